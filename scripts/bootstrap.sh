@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Sets up everything the project needs, idempotently:
+#   - Fashion-MNIST from Debian's `dataset-fashion-mnist` package (when apt is usable);
+#   - a virtual environment in ./.venv with the package and its dev extras installed.
+# A second run with nothing changed takes about a second (a stamp keyed on pyproject.toml).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+PY=${PYTHON:-python3}
+
+# 1. Offline data: Debian ships the original Fashion-MNIST IDX files (31 MB).
+if [ ! -d /usr/share/fashion-mnist ] && command -v apt-get >/dev/null 2>&1; then
+  SUDO=""
+  if [ "$(id -u)" != 0 ]; then
+    if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then SUDO="sudo -n"; else SUDO="skip"; fi
+  fi
+  if [ "$SUDO" != skip ]; then
+    echo "[bootstrap] installing Debian package dataset-fashion-mnist"
+    ( $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q dataset-fashion-mnist >/dev/null 2>&1 \
+      || { $SUDO apt-get update -q >/dev/null 2>&1 && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q dataset-fashion-mnist >/dev/null 2>&1; } ) \
+      || echo "[bootstrap] could not install dataset-fashion-mnist; zoo.data.fashion_mnist() will try keras' cache or download"
+  else
+    echo "[bootstrap] not root and no sudo: skipping dataset-fashion-mnist (keras' cache / download is the fallback)"
+  fi
+fi
+
+# 2. The virtual environment.
+STAMP=.venv/.zoo-installed
+WANT=$(cat pyproject.toml scripts/bootstrap.sh | sha256sum | cut -c1-16)
+if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$WANT" ] && .venv/bin/python -c "import zoo, keras" 2>/dev/null; then
+  exit 0
+fi
+echo "[bootstrap] creating/updating the virtual environment in $ROOT/.venv (a few minutes the first time)"
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip setuptools wheel
+# torch first and alone, by exact version: that is the CPU build (a looser spec pulls a multi-GB CUDA build).
+.venv/bin/python -m pip install -q "torch==2.13.0"
+.venv/bin/python -m pip install -q -e ".[dev]"
+.venv/bin/python -m pip check
+echo "$WANT" > "$STAMP"
+echo "[bootstrap] ready"

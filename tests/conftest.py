@@ -1,0 +1,51 @@
+"""Test configuration: the backend comes from KERAS_BACKEND (one suite run per backend).
+
+Nothing in the suite touches the network: tfds is always called with download=False and
+keras' dataset downloads are blocked by `no_network` below.
+"""
+
+import os
+import socket
+import warnings
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+warnings.filterwarnings("ignore", category=DeprecationWarning)
+
+import keras  # noqa: E402
+
+
+def pytest_report_header(config):
+    return f"keras {keras.__version__}, backend {keras.backend.backend()}"
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    keras.utils.set_random_seed(0)
+    np.random.seed(0)
+    yield
+
+
+class _NoNetwork(socket.socket):
+    def connect(self, address):  # pragma: no cover - only hit by a faulty test
+        host = address[0] if isinstance(address, tuple) else address
+        if str(host) not in ("127.0.0.1", "localhost", "::1"):
+            raise OSError(f"tests must not touch the network (tried to connect to {address!r})")
+        return super().connect(address)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def no_network():
+    """Every test runs with outbound connections refused (loopback stays open)."""
+    original = socket.socket
+    socket.socket = _NoNetwork
+    yield
+    socket.socket = original
+
+
+@pytest.fixture(scope="session")
+def backend():
+    return keras.backend.backend()

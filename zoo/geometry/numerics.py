@@ -1,0 +1,100 @@
+"""Named clamp constants and numerically safe primitives shared by every geometry.
+
+Every clamp used anywhere in the zoo is a named constant here with the reason for its value.
+All functions are `keras.ops` only, so they run on TensorFlow, JAX and PyTorch.
+
+Reference:
+    Khrulkov et al., "Hyperbolic Image Embeddings", CVPR 2020 (hyptorch/pmath.py clamps);
+    seeds-spec §2.1, §2.9, §6.
+"""
+
+from keras import ops
+
+# Floor for vector norms. A norm is computed as sqrt(max(sum x^2, MIN_NORM^2)), so its gradient is
+# finite (zero) at x = 0: `ops.norm` has a NaN gradient at 0 on TF and JAX. hyptorch floors norms at
+# 1e-5, which silently rescales inputs with norms below 1e-5 (e.g. Möbius mat-vec of a 1e-7 vector
+# comes out 100x too small); 1e-15 keeps float32 exact down to norm 1e-15 (1e-30 is a normal float32).
+MIN_NORM = 1e-15
+
+# Margin between the Poincaré ball's boundary and the largest norm we allow, as a fraction of the
+# radius 1/sqrt(c): points are projected to norm (1 - BALL_EPS)/sqrt(c). In float32, 1 - c||x||^2
+# near the boundary keeps about 4 significant digits at 1e-3 (hyptorch's value); float64 can go
+# to 1e-5.
+BALL_EPS = {"float16": 1e-3, "bfloat16": 1e-3, "float32": 1e-3, "float64": 1e-5}
+
+# artanh is evaluated on arguments clipped to [-1 + ATANH_EPS, 1 - ATANH_EPS] (hyptorch's value), so
+# the largest distance to the origin is (2/sqrt(c))*artanh(1 - 1e-5) = 12.2/sqrt(c). The clip is
+# straight-through (the gradient is that of artanh at the clipped value), as hyptorch's Artanh.
+ATANH_EPS = 1e-5
+
+# tanh arguments are clipped to [-TANH_MAX, TANH_MAX]: tanh(15) = 1 - 1.9e-13 is already 1 in float32
+# and float64-close to 1; the clip bounds the argument so gradients of products stay finite.
+TANH_MAX = 15.0
+
+# Floor for denominators (Möbius addition, 1 - c||x||^2, Klein conversions). hyptorch adds 1e-5 to
+# the Möbius denominator; near the boundary that denominator is ~(1 - c||x||^2)(1 - c||y||^2) ~ 4e-6,
+# so +1e-5 changes the result by a factor ~3. We use the well-conditioned form of the denominator
+# (a sum of non-negative terms) and only guard against an exact 0.
+MIN_DENOM = 1e-15
+
+# arccos arguments are clipped to [-1 + ACOS_EPS, 1 - ACOS_EPS] (HyperSpaceX's value): the derivative
+# of arccos is infinite at +-1. Float32 only: in float16 1 - 1e-7 rounds to 1 (heads run in float32).
+ACOS_EPS = 1e-7
+
+# Floor for arguments of log in losses (exponential triplet loss): the reference adds 1e-20, which
+# vanishes next to 1.0 in float32 and gives log(0) = -inf when a batch mean reaches its bound.
+LOG_EPS = 1e-7
+
+
+def ball_eps(dtype):
+    """BALL_EPS for a dtype name (float32 unless float64)."""
+    return BALL_EPS.get(str(dtype).replace("tf.", "").replace("torch.", ""), 1e-3)
+
+
+def sq_norm(x, axis=-1, keepdims=True):
+    """Squared Euclidean norm along `axis`."""
+    return ops.sum(ops.square(x), axis=axis, keepdims=keepdims)
+
+
+def safe_sqrt(x, floor=MIN_NORM):
+    """sqrt(max(x, floor^2)): finite value and gradient at 0 (gradient 0 below the floor)."""
+    return ops.sqrt(ops.maximum(x, floor * floor))
+
+
+def safe_norm(x, axis=-1, keepdims=True, floor=MIN_NORM):
+    """Euclidean norm floored at `floor`, with a finite gradient at x = 0.
+
+    Args:
+        x: tensor.
+        axis: axis to reduce.
+        keepdims: keep the reduced axis (default True, convenient for broadcasting).
+        floor: smallest value returned.
+
+    Example:
+        >>> zoo.geometry.numerics.safe_norm(keras.ops.zeros((2, 3)))  # [[1e-15], [1e-15]]
+    """
+    return safe_sqrt(sq_norm(x, axis=axis, keepdims=keepdims), floor)
+
+
+def clip_straight_through(x, lo, hi):
+    """Clip `x` to [lo, hi] in the forward pass; pass the gradient through unchanged.
+
+    x + stop_gradient(clip(x) - x): a function f applied to the result is differentiated at the
+    clipped value, and the clip itself has derivative 1 (hyptorch's custom Artanh backward).
+    """
+    return x + ops.stop_gradient(ops.clip(x, lo, hi) - x)
+
+
+def artanh(x):
+    """artanh with the straight-through clip to ±(1 - ATANH_EPS) (hyptorch's Artanh)."""
+    return ops.arctanh(clip_straight_through(x, -1.0 + ATANH_EPS, 1.0 - ATANH_EPS))
+
+
+def tanh(x):
+    """tanh with its argument clipped to ±TANH_MAX (hyptorch's tanh)."""
+    return ops.tanh(ops.clip(x, -TANH_MAX, TANH_MAX))
+
+
+def safe_div(num, den, floor=MIN_DENOM):
+    """num / max(den, floor) for non-negative denominators."""
+    return num / ops.maximum(den, floor)
