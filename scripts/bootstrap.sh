@@ -9,7 +9,7 @@ ROOT=$(pwd)
 PY=${PYTHON:-python3}
 
 # 1. Offline data: Debian ships the original Fashion-MNIST IDX files (31 MB).
-if [ ! -d /usr/share/fashion-mnist ] && command -v apt-get >/dev/null 2>&1; then
+if [ ! -d /usr/share/datasets/fashion-mnist ] && command -v apt-get >/dev/null 2>&1; then
   SUDO=""
   if [ "$(id -u)" != 0 ]; then
     if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then SUDO="sudo -n"; else SUDO="skip"; fi
