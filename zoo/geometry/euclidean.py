@@ -8,15 +8,18 @@ Reference:
 from keras import ops
 
 from zoo.geometry import numerics as nx
+from zoo.geometry.poincare import _t
 
 
 def sq_dist(x, y, keepdims=False):
     """||x - y||^2, broadcasting over leading axes."""
+    x, y = _t(x, y)
     return nx.sq_norm(x - y, keepdims=keepdims)
 
 
 def dist(x, y, keepdims=False):
     """||x - y|| with a finite gradient at x = y."""
+    x, y = _t(x, y)
     return nx.safe_norm(x - y, keepdims=keepdims)
 
 
@@ -27,6 +30,7 @@ def pairwise_sq_dist(x, y):
     Example:
         >>> zoo.geometry.euclidean.pairwise_sq_dist(keras.ops.eye(2), keras.ops.zeros((1, 2)))  # [[1.], [1.]]
     """
+    x, y = _t(x, y)
     x2 = nx.sq_norm(x)
     y2 = ops.transpose(nx.sq_norm(y))
     return ops.maximum(x2 + y2 - 2.0 * ops.matmul(x, ops.transpose(y)), 0.0)
@@ -48,6 +52,7 @@ def mean(x, weights=None, axis=-2):
     Example:
         >>> zoo.geometry.euclidean.mean(keras.ops.eye(2))  # [0.5, 0.5]
     """
+    x = _t(x)
     if weights is None:
         return ops.mean(x, axis=axis)
     w = ops.expand_dims(ops.cast(weights, x.dtype), -1)

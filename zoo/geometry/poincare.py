@@ -48,6 +48,17 @@ def _c(c, x):
     return ops.cast(c, x.dtype)
 
 
+def _t(*xs):
+    """Convert inputs (numpy arrays, lists, tensors) to backend tensors of a float dtype."""
+    out = []
+    for x in xs:
+        x = ops.convert_to_tensor(x)
+        if "float" not in str(x.dtype):
+            x = ops.cast(x, "float32")
+        out.append(x)
+    return out if len(out) > 1 else out[0]
+
+
 def _one_minus_c_sq(x, c):
     """1 - c||x||^2, floored at MIN_DENOM (so points past the ball give no NaN)."""
     return ops.maximum(1.0 - c * nx.sq_norm(x), nx.MIN_DENOM)
@@ -63,6 +74,7 @@ def conformal_factor(x, c=1.0):
     Example:
         >>> zoo.geometry.poincare.conformal_factor(keras.ops.zeros((1, 2)))  # [[2.]]
     """
+    x = _t(x)
     c = _c(c, x)
     return 2.0 / _one_minus_c_sq(x, c)
 
@@ -77,6 +89,7 @@ def project(x, c=1.0):
     Example:
         >>> zoo.geometry.poincare.project(keras.ops.ones((1, 2)) * 10.0)  # norm 0.999
     """
+    x = _t(x)
     c = _c(c, x)
     norm = nx.safe_norm(x)
     maxnorm = (1.0 - nx.ball_eps(x.dtype)) / ops.sqrt(c)
@@ -98,9 +111,14 @@ def mobius_add(x, y, c=1.0):
         >>> x = keras.ops.convert_to_tensor([[0.1, 0.2]])
         >>> zoo.geometry.poincare.mobius_add(x, -x)  # [[0., 0.]]
     """
+    x, y = _t(x, y)
     c = _c(c, x)
-    a = _one_minus_c_sq(x, c)
-    b = _one_minus_c_sq(y, c)
+    return _mobius_add(x, y, _one_minus_c_sq(x, c), _one_minus_c_sq(y, c), c)
+
+
+def _mobius_add(x, y, a, b, c):
+    """Möbius addition given a = 1 - c||x||^2 and b = 1 - c||y||^2 (callers that know them exactly,
+    like `expmap`, pass them in rather than recomputing them from rounded norms)."""
     s = x + y
     big_s = c * nx.sq_norm(s)
     return (a * s + big_s * x) / ops.maximum(big_s + a * b, nx.MIN_DENOM)
@@ -116,10 +134,11 @@ def expmap0(u, c=1.0):
     Example:
         >>> zoo.geometry.poincare.expmap0(keras.ops.ones((1, 2)), c=1.0)
     """
+    u = _t(u)
     c = _c(c, u)
     sqrt_c = ops.sqrt(c)
     norm = nx.safe_norm(u)
-    return project(nx.tanh(sqrt_c * norm) * u / (sqrt_c * norm), c)
+    return project(nx.tanh_nonneg(sqrt_c * norm) * u / (sqrt_c * norm), c)
 
 
 def logmap0(y, c=1.0):
@@ -133,6 +152,7 @@ def logmap0(y, c=1.0):
         >>> u = keras.ops.ones((1, 2))
         >>> zoo.geometry.poincare.logmap0(zoo.geometry.poincare.expmap0(u))  # ~u
     """
+    y = _t(y)
     c = _c(c, y)
     sqrt_c = ops.sqrt(c)
     norm = nx.safe_norm(y)
@@ -140,7 +160,12 @@ def logmap0(y, c=1.0):
 
 
 def expmap(x, u, c=1.0):
-    """Exponential map at x: x (+) [tanh(sqrt(c) lambda_x ||u|| / 2) u / (sqrt(c)||u||)], projected.
+    """Exponential map at x: x (+) [tanh(t) u / (sqrt(c)||u||)] with t = sqrt(c) lambda_x ||u|| / 2,
+    projected.
+
+    The second summand has 1 - c||.||^2 = 1 - tanh(t)^2 = 1/cosh(t)^2, which is passed to the Möbius
+    addition exactly instead of being recomputed from its (rounded) norm: that keeps float32 accurate
+    when tanh(t) is close to 1.
 
     Args:
         x: base points in the ball, [..., d].
@@ -151,12 +176,15 @@ def expmap(x, u, c=1.0):
         >>> x = keras.ops.convert_to_tensor([[0.3, 0.0]])
         >>> zoo.geometry.poincare.expmap(x, keras.ops.zeros((1, 2)))  # x
     """
+    x, u = _t(x, u)
     c = _c(c, x)
     sqrt_c = ops.sqrt(c)
     norm = nx.safe_norm(u)
-    lam = conformal_factor(x, c)
-    second = nx.tanh(sqrt_c * lam * norm / 2.0) * u / (sqrt_c * norm)
-    return project(mobius_add(x, second, c), c)
+    a = _one_minus_c_sq(x, c)
+    t = ops.clip(sqrt_c * norm / a, 0.0, nx.TANH_MAX)  # lambda_x / 2 = 1 / a
+    second = nx.tanh_nonneg(t) * u / (sqrt_c * norm)
+    b = 1.0 / ops.square(ops.cosh(t))
+    return project(_mobius_add(x, second, a, b, c), c)
 
 
 def logmap(x, y, c=1.0):
@@ -175,6 +203,7 @@ def logmap(x, y, c=1.0):
         >>> x = keras.ops.convert_to_tensor([[0.3, 0.0]])
         >>> zoo.geometry.poincare.logmap(x, x)  # [[0., 0.]]
     """
+    x, y = _t(x, y)
     c = _c(c, x)
     sqrt_c = ops.sqrt(c)
     a = _one_minus_c_sq(x, c)
@@ -200,6 +229,7 @@ def dist(x, y, c=1.0, keepdims=False):
         >>> zoo.geometry.poincare.dist(keras.ops.zeros((1, 2)), keras.ops.convert_to_tensor([[0.5, 0.]]))
         ... # [2*artanh(0.5)] = [1.0986]
     """
+    x, y = _t(x, y)
     c = _c(c, x)
     sqrt_c = ops.sqrt(c)
     a = _one_minus_c_sq(x, c)
@@ -220,6 +250,7 @@ def dist0(x, c=1.0, keepdims=False):
     Example:
         >>> zoo.geometry.poincare.dist0(keras.ops.convert_to_tensor([[0.5, 0.]]))  # [1.0986]
     """
+    x = _t(x)
     c = _c(c, x)
     sqrt_c = ops.sqrt(c)
     d = 2.0 / sqrt_c * nx.artanh(sqrt_c * nx.safe_norm(x))
@@ -240,6 +271,7 @@ def pairwise_dist(x, y, c=1.0):
     Example:
         >>> zoo.geometry.poincare.pairwise_dist(keras.ops.zeros((3, 2)), keras.ops.zeros((4, 2)))  # zeros (3, 4)
     """
+    x, y = _t(x, y)
     c = _c(c, x)
     sqrt_c = ops.sqrt(c)
     x2 = nx.sq_norm(x)  # [n, 1]
@@ -265,12 +297,13 @@ def mobius_matvec(m, x, c=1.0):
         >>> zoo.geometry.poincare.mobius_matvec(keras.ops.eye(2), keras.ops.convert_to_tensor([[0.3, 0.1]]))
         ... # the same point
     """
+    x = _t(x)
     c = _c(c, x)
     sqrt_c = ops.sqrt(c)
     x_norm = nx.safe_norm(x)
-    mx = ops.matmul(x, m)
+    mx = ops.matmul(x, ops.cast(m, x.dtype))
     mx_norm = nx.safe_norm(mx)
-    res = nx.tanh(mx_norm / x_norm * nx.artanh(sqrt_c * x_norm)) * mx / (mx_norm * sqrt_c)
+    res = nx.tanh_nonneg(mx_norm / x_norm * nx.artanh(sqrt_c * x_norm)) * mx / (mx_norm * sqrt_c)
     return project(res, c)
 
 
@@ -280,6 +313,7 @@ def to_klein(x, c=1.0):
     Example:
         >>> zoo.geometry.poincare.to_klein(keras.ops.convert_to_tensor([[0.5, 0.]]))  # [[0.8, 0.]]
     """
+    x = _t(x)
     c = _c(c, x)
     return 2.0 * x / (1.0 + c * nx.sq_norm(x))
 
@@ -290,6 +324,7 @@ def from_klein(k, c=1.0):
     Example:
         >>> zoo.geometry.poincare.from_klein(keras.ops.convert_to_tensor([[0.8, 0.]]))  # [[0.5, 0.]]
     """
+    k = _t(k)
     c = _c(c, k)
     return k / (1.0 + ops.sqrt(ops.maximum(1.0 - c * nx.sq_norm(k), 0.0)))
 
@@ -311,6 +346,7 @@ def midpoint(x, c=1.0, weights=None, axis=-2):
         >>> pts = keras.ops.convert_to_tensor([[0.5, 0.0], [-0.5, 0.0]])
         >>> zoo.geometry.poincare.midpoint(pts)  # [0., 0.]
     """
+    x = _t(x)
     c = _c(c, x)
     rank = len(x.shape)
     axis = axis % rank

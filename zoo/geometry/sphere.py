@@ -11,6 +11,7 @@ Reference:
 from keras import ops
 
 from zoo.geometry import numerics as nx
+from zoo.geometry.poincare import _t
 
 
 def normalize(x, axis=-1):
@@ -19,6 +20,7 @@ def normalize(x, axis=-1):
     Example:
         >>> zoo.geometry.sphere.normalize(keras.ops.convert_to_tensor([[3.0, 4.0]]))  # [[0.6, 0.8]]
     """
+    x = _t(x)
     return x / nx.safe_norm(x, axis=axis, keepdims=True)
 
 
@@ -28,6 +30,7 @@ def cosine(x, y, keepdims=False):
     Example:
         >>> zoo.geometry.sphere.cosine(keras.ops.ones((1, 2)), keras.ops.ones((1, 2)))  # [1.]
     """
+    x, y = _t(x, y)
     cos = ops.sum(normalize(x) * normalize(y), axis=-1, keepdims=keepdims)
     return ops.clip(cos, -1.0, 1.0)
 
@@ -38,6 +41,7 @@ def pairwise_cosine(x, y):
     Example:
         >>> zoo.geometry.sphere.pairwise_cosine(keras.ops.eye(2), keras.ops.eye(2))  # identity
     """
+    x, y = _t(x, y)
     return ops.clip(ops.matmul(normalize(x), ops.transpose(normalize(y))), -1.0, 1.0)
 
 
