@@ -1,0 +1,43 @@
+"""Offline datasets and tf.data input pipelines.
+
+- `zoo.data.fashion_mnist(path=None, download=None)`: Fashion-MNIST from local IDX files (Debian
+  package ``dataset-fashion-mnist``, ``$ZOO_FASHION_MNIST_DIR``, keras' cache), download only if
+  allowed. `FASHION_MNIST_CLASSES`, `FASHION_MNIST_MEAN_STD`.
+- `zoo.data.digits(size=None, test_fraction=0.25, seed=0)`: scikit-learn's 1,797 real 8x8 digits,
+  stratified split, optionally resized (e.g. 28x28 as an out-of-distribution set). `DIGITS_MEAN_STD`.
+- `zoo.data.make_dataset(x, y, ...)`: numpy images → batched, augmented, normalised
+  `tf.data.Dataset` that feeds `model.fit` on the TensorFlow, JAX and PyTorch backends.
+- `zoo.data.load_tfds(name, split, ...)`: tensorflow_datasets adapter that never downloads unless
+  ``download=True`` and fails fast with a clear message.
+- `zoo.data.read_idx` / `zoo.data.write_idx`: the IDX format of (Fashion-)MNIST.
+
+Note: the functions `fashion_mnist` and `digits` share their names with their modules; the package
+attributes are the functions. Reach the modules through ``importlib.import_module("zoo.data.digits")``
+(or ``from zoo.data.digits import resize_bilinear``).
+
+TensorFlow and tensorflow_datasets are imported lazily (only by `make_dataset` and `load_tfds`).
+
+Example:
+    >>> (x_train, y_train), (x_test, y_test) = zoo.data.fashion_mnist()
+    >>> train = zoo.data.make_dataset(x_train, y_train, shuffle=True, augment="flip",
+    ...                               normalize=zoo.data.FASHION_MNIST_MEAN_STD)
+"""
+
+from zoo.data.digits import DIGITS_MEAN_STD, digits, resize_bilinear
+from zoo.data.fashion_mnist import (
+    FASHION_MNIST_CLASSES,
+    FASHION_MNIST_FILES,
+    FASHION_MNIST_MEAN_STD,
+    fashion_mnist,
+)
+from zoo.data.idx import IDXFormatError, read_idx, write_idx
+from zoo.data.pipeline import AUGMENT_PRESETS, make_dataset
+from zoo.data.tfds import DatasetNotPreparedError, load_tfds
+
+__all__ = [
+    "fashion_mnist", "FASHION_MNIST_CLASSES", "FASHION_MNIST_MEAN_STD", "FASHION_MNIST_FILES",
+    "digits", "DIGITS_MEAN_STD", "resize_bilinear",
+    "make_dataset", "AUGMENT_PRESETS",
+    "load_tfds", "DatasetNotPreparedError",
+    "read_idx", "write_idx", "IDXFormatError",
+]

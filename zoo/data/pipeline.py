@@ -1,0 +1,199 @@
+"""`make_dataset`: numpy images → batched, augmented, normalised `tf.data.Dataset` for `model.fit`.
+
+tf.data is the input pipeline on every backend: Keras 3's `model.fit` accepts a `tf.data.Dataset`
+on TensorFlow, JAX and PyTorch, and Keras' random preprocessing layers (`RandomFlip`,
+`RandomTranslation`, `RandomCrop`, `RandAugment`, ...) switch to TensorFlow ops when called inside a
+tf.data graph, whatever the backend. This module imports TensorFlow lazily (on the first
+`make_dataset` call), so `import zoo.data` stays cheap.
+"""
+
+import numbers
+
+import numpy as np
+
+__all__ = ["make_dataset", "AUGMENT_PRESETS", "PAD_CROP_PIXELS"]
+
+#: Names accepted by `make_dataset(augment=...)`.
+AUGMENT_PRESETS = ("flip", "crop", "flip_crop")
+#: Padding (pixels per side) of the "crop" preset: the usual pad-4 random crop of CIFAR training.
+PAD_CROP_PIXELS = 4
+
+
+def _preset_layers(name, height, width, seed):
+    import keras
+
+    if name not in AUGMENT_PRESETS:
+        raise ValueError(f"augment={name!r} is not a preset; use one of {AUGMENT_PRESETS}, None, or a "
+                         "list of keras.layers preprocessing layers")
+    layers = []
+    if name in ("flip", "flip_crop"):
+        layers.append(keras.layers.RandomFlip("horizontal", seed=seed))
+    if name in ("crop", "flip_crop"):
+        # Pad-4 random crop, per image: a random integer shift in [-4, 4] pixels on each axis with zero
+        # fill. keras.layers.RandomCrop would draw one crop offset per *batch*, so this uses
+        # RandomTranslation with nearest interpolation (integer shifts) and constant 0 fill instead.
+        layers.append(keras.layers.RandomTranslation(
+            height_factor=PAD_CROP_PIXELS / height, width_factor=PAD_CROP_PIXELS / width,
+            fill_mode="constant", fill_value=0.0, interpolation="nearest", seed=seed + 1))
+    return layers
+
+
+def _augment_fns(augment, height, width, seed):
+    """List of callables images -> images (Keras layers are called with training=True)."""
+    import keras
+
+    if augment is None:
+        return []
+    if isinstance(augment, str):
+        items = _preset_layers(augment, height, width, seed)
+    elif isinstance(augment, keras.layers.Layer) or callable(augment):
+        items = [augment]
+    elif isinstance(augment, (list, tuple)):
+        items = list(augment)
+    else:
+        raise TypeError(f"augment must be None, one of {AUGMENT_PRESETS}, a keras layer or a list of "
+                        f"them; got {type(augment).__name__}")
+    fns = []
+    for item in items:
+        if isinstance(item, str):
+            fns += _augment_fns(item, height, width, seed)
+        elif isinstance(item, keras.layers.Layer):
+            fns.append(lambda t, layer=item: layer(t, training=True))
+        elif callable(item):
+            fns.append(item)
+        else:
+            raise TypeError(f"augment list items must be keras layers, callables or preset names; got "
+                            f"{type(item).__name__}")
+    return fns
+
+
+def _check_normalize(normalize, channels):
+    if normalize is None:
+        return None
+    try:
+        mean, std = normalize
+    except (TypeError, ValueError):
+        raise ValueError(f"normalize must be None or a (mean, std) pair, got {normalize!r}") from None
+    mean = np.asarray(mean, dtype=np.float32).reshape(-1)
+    std = np.asarray(std, dtype=np.float32).reshape(-1)
+    for what, v in (("mean", mean), ("std", std)):
+        if v.size not in (1, channels):
+            raise ValueError(f"normalize {what} must be a scalar or have one value per channel "
+                             f"({channels}), got {v.size} values")
+        if not np.all(np.isfinite(v)):
+            raise ValueError(f"normalize {what} must be finite, got {v.tolist()}")
+    if np.any(std <= 0):
+        raise ValueError(f"normalize std must be > 0, got {std.tolist()}")
+    return mean, std
+
+
+def make_dataset(x, y=None, batch_size=128, shuffle=False, augment=None, normalize=None, seed=0,
+                 drop_remainder=False, repeat=False, cache=True):
+    """Build a batched `tf.data.Dataset` of float images (and int labels) that feeds `model.fit`.
+
+    Each batch is ``images = (x / 255 - mean) / std`` as float32 ``[B, H, W, C]`` (a channel axis is
+    added to ``[N, H, W]`` input; without ``normalize`` the images are in [0, 1]), paired with
+    ``labels`` int32 ``[B]`` when ``y`` is given.
+
+    Returns:
+        `tf.data.Dataset` yielding ``(images, labels)``, or ``images`` alone when ``y`` is None;
+        batched, prefetched. Works with ``model.fit`` / ``evaluate`` / ``predict`` on the
+        TensorFlow, JAX and PyTorch backends.
+
+    Args:
+        x: images, numpy-like ``[N, H, W]`` or ``[N, H, W, C]``; uint8 (or another integer type with
+            values in 0..255) is scaled by 1/255; floating input is taken to be in [0, 1] already.
+        y: optional integer class ids ``[N]`` (cast to int32). One-hot labels are rejected.
+        batch_size: positive int.
+        shuffle: reshuffle the whole set every epoch (buffer = N, seeded with ``seed``). Use True
+            for training. ``augment`` only applies when ``shuffle`` is True (training pipelines);
+            evaluation pipelines built with the same arguments and ``shuffle=False`` stay clean.
+        augment: None; a preset: ``"flip"`` (random horizontal flip), ``"crop"`` (pad-4 random
+            crop, per image, zero fill), ``"flip_crop"`` (both); a core ``keras.layers``
+            preprocessing layer or a list of them (e.g. ``[keras.layers.RandomFlip("horizontal"),
+            keras.layers.RandomTranslation(0.1, 0.1), keras.layers.RandAugment()]``; keras-cv is
+            not needed) or any callable ``images -> images`` on TF tensors. Augmentation sees
+            float32 batches in **0..255** (Keras' default ``value_range``) before scaling and
+            normalisation; layers are called with ``training=True``.
+        normalize: None or ``(mean, std)`` of [0, 1]-scaled pixels, scalars or one per channel,
+            e.g. `zoo.data.FASHION_MNIST_MEAN_STD` or `zoo.data.DIGITS_MEAN_STD`.
+        seed: int seed of the shuffle and of the preset augmentation layers.
+        drop_remainder: drop the last partial batch (static batch size).
+        repeat: repeat forever (then pass ``steps_per_epoch`` to ``fit``).
+        cache: cache the decoded examples before shuffling (cheap for in-memory arrays; keeps one
+            copy of the uint8 data, not of the float images).
+
+    Raises:
+        ValueError / TypeError: wrong image rank, dtype or range, labels not 1-D integers or of a
+            different length, bad ``normalize``, ``batch_size`` < 1, an unknown preset.
+
+    Example:
+        >>> (x_train, y_train), _ = zoo.data.fashion_mnist()
+        >>> ds = zoo.data.make_dataset(x_train, y_train, batch_size=128, shuffle=True,
+        ...                            augment="flip_crop", normalize=zoo.data.FASHION_MNIST_MEAN_STD)
+        >>> model.fit(ds, epochs=10)
+    """
+    import tensorflow as tf
+
+    x = np.asarray(x)
+    if x.ndim == 3:
+        x = x[..., None]
+    if x.ndim != 4:
+        raise ValueError(f"x must be images [N, H, W] or [N, H, W, C], got shape {x.shape}")
+    if x.shape[0] == 0:
+        raise ValueError("x is empty (0 images)")
+    if np.issubdtype(x.dtype, np.integer):
+        if x.dtype != np.uint8 and (x.min() < 0 or x.max() > 255):
+            raise ValueError(f"integer images must be in 0..255, got {x.min()}..{x.max()} ({x.dtype})")
+        scale = 1.0 / 255.0
+    elif np.issubdtype(x.dtype, np.floating):
+        scale = 1.0
+    else:
+        raise TypeError(f"x must be uint8 (0..255) or floating ([0, 1]) images, got dtype {x.dtype}")
+    if not isinstance(batch_size, numbers.Integral) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    n, height, width, channels = x.shape
+    norm = _check_normalize(normalize, channels)
+
+    if y is not None:
+        y = np.asarray(y)
+        if y.ndim != 1:
+            raise ValueError(f"y must be integer class ids of shape [N], got shape {y.shape} "
+                             "(one-hot labels? pass y.argmax(-1))")
+        if not np.issubdtype(y.dtype, np.integer):
+            raise TypeError(f"y must be integer class ids, got dtype {y.dtype}")
+        if y.shape[0] != n:
+            raise ValueError(f"x has {n} images but y has {y.shape[0]} labels")
+        y = y.astype(np.int32)
+
+    augment_fns = _augment_fns(augment, height, width, int(seed)) if shuffle else []
+
+    ds = tf.data.Dataset.from_tensor_slices(x if y is None else (x, y))
+    if cache:
+        ds = ds.cache()
+    if shuffle:
+        ds = ds.shuffle(n, seed=int(seed), reshuffle_each_iteration=True)
+    if repeat:
+        ds = ds.repeat()
+    ds = ds.batch(int(batch_size), drop_remainder=bool(drop_remainder))
+
+    def to_float(images):
+        images = tf.cast(images, tf.float32)
+        if augment_fns:
+            # Augment in 0..255, the range Keras' preprocessing layers assume by default.
+            images = images * (255.0 * scale)
+            for fn in augment_fns:
+                images = tf.convert_to_tensor(fn(images), dtype=tf.float32)
+            images = images * (1.0 / 255.0)
+        elif scale != 1.0:
+            images = images * scale
+        if norm is not None:
+            images = (images - norm[0]) / norm[1]
+        return images
+
+    if y is None:
+        ds = ds.map(to_float, num_parallel_calls=None if augment_fns else tf.data.AUTOTUNE)
+    else:
+        ds = ds.map(lambda images, labels: (to_float(images), labels),
+                    num_parallel_calls=None if augment_fns else tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)
