@@ -82,6 +82,7 @@ def clip_straight_through(x, lo, hi):
     x + stop_gradient(clip(x) - x): a function f applied to the result is differentiated at the
     clipped value, and the clip itself has derivative 1 (hyptorch's custom Artanh backward).
     """
+    x = ops.convert_to_tensor(x)
     return x + ops.stop_gradient(ops.clip(x, lo, hi) - x)
 
 
