@@ -11,3 +11,7 @@ Subpackages:
 """
 
 __version__ = "0.1.0"
+
+# Importing these registers every layer, loss and callback with keras.saving, so `.keras` files that
+# use them load after a plain `import zoo`.
+from zoo import geometry, layers, losses  # noqa: E402,F401

@@ -1,0 +1,1 @@
+"""Ready recipes pairing backbones, heads and data: `python -m recipes.classification --help`."""

@@ -1,0 +1,69 @@
+"""Conv-4 backbone: hyptorch variant (global max-pool over embedding_dim channels) and ProtoNet flatten."""
+
+import keras
+import numpy as np
+import pytest
+
+import zoo.backbones
+from tests.helpers import roundtrip
+
+
+def test_hyptorch_output_is_global_max_of_last_block():
+    dim = 7
+    model = zoo.backbones.get("conv4", (32, 32, 2), dim, filters=8)
+    block4 = model.get_layer("block4_pool")
+    assert block4.output.shape[1:] == (2, 2, dim)          # 32 -> 16 -> 8 -> 4 -> 2, dim channels
+    assert model.get_layer("global_max_pool") is model.layers[-1]
+    sub = keras.Model(model.input, block4.output)
+    x = np.random.rand(3, 32, 32, 2).astype("float32")
+    feature_map = keras.ops.convert_to_numpy(sub(x, training=False))
+    z = keras.ops.convert_to_numpy(model(x, training=False))
+    assert z.shape == (3, dim)
+    np.testing.assert_allclose(z, feature_map.max(axis=(1, 2)), rtol=1e-6, atol=1e-6)
+    assert (z >= 0).all()                                   # a max of ReLU outputs
+
+
+def test_hyptorch_reference_size_and_channels():
+    # The hyperbolic ProtoNet: 84x84x3, dim 1600 -> block 4 is 5x5x1600, embedding 1600-d.
+    model = zoo.backbones.get("conv4", (84, 84, 3), 1600)
+    assert model.get_layer("block4_pool").output.shape[1:] == (5, 5, 1600)
+    assert model.get_layer("block4_conv").filters == 1600
+    assert [model.get_layer(f"block{i}_conv").filters for i in (1, 2, 3)] == [64, 64, 64]
+    assert model.output_shape == (None, 1600)
+    # conv(3->64), 2 x conv(64->64), conv(64->1600), all 3x3 with bias; BN has 4 vectors per conv.
+    convs = (27 * 64 + 64) + 2 * (576 * 64 + 64) + (576 * 1600 + 1600)
+    assert model.count_params() == convs + 4 * (3 * 64 + 1600) == 1_006_016
+
+
+def test_hyptorch_accepts_any_size():
+    model = zoo.backbones.get("conv4", (None, None, 1), 6, filters=4)
+    for size in (16, 21):
+        y = model(np.zeros((1, size, size, 1), "float32"), training=False)
+        assert tuple(y.shape) == (1, 6)
+
+
+def test_flatten_variant_adds_dense_only_when_needed():
+    protonet = zoo.backbones.get("conv4", (28, 28, 1), 64, variant="flatten")   # Omniglot ProtoNet
+    assert protonet.layers[-1].name == "flatten"
+    assert protonet.output_shape == (None, 64)
+    mini = zoo.backbones.get("conv4", (84, 84, 3), 1600, variant="flatten")     # 64 * 5 * 5
+    assert mini.layers[-1].name == "flatten"
+    projected = zoo.backbones.get("conv4", (84, 84, 3), 128, variant="flatten")
+    assert projected.layers[-1].name == "embedding"
+    assert projected.layers[-1].kernel.shape == (1600, 128)
+    assert projected.get_layer("block4_conv").filters == 64
+
+
+def test_roundtrip_identical_predictions():
+    model = zoo.backbones.get("conv4", (16, 16, 1), 5, filters=4)
+    x = np.random.rand(2, 16, 16, 1).astype("float32")
+    roundtrip(model, x)
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="variant"):
+        zoo.backbones.get("conv4", (84, 84, 3), 64, variant="resnet")
+    with pytest.raises(ValueError, match="filters"):
+        zoo.backbones.get("conv4", (84, 84, 3), 64, filters=0)
+    with pytest.raises(ValueError, match="input_shape"):                       # flatten needs H, W
+        zoo.backbones.get("conv4", (None, None, 3), 64, variant="flatten")
