@@ -135,7 +135,8 @@ def train(args):
     callbacks = [timer, keras.callbacks.TensorBoard(os.path.join(out, "logs"))] + list(spec.callbacks)
     print(f"[classification] {run_name}: {len(xtr)} train / {len(xte)} test images, {num_classes} classes, "
           f"{model.count_params():,} parameters; head: {spec.description}")
-    history = model.fit(train_ds, epochs=args.epochs, callbacks=callbacks, verbose=args.verbose)
+    # The tf.data pipeline already reshuffles every epoch; shuffle=False only silences keras.
+    history = model.fit(train_ds, epochs=args.epochs, callbacks=callbacks, verbose=args.verbose, shuffle=False)
     test_loss, test_acc = model.evaluate(test_ds, verbose=0, return_dict=False)[:2]
 
     model_path = os.path.join(out, "model.keras")

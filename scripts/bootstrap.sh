@@ -32,10 +32,14 @@ if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$WANT" ] && .venv/bin/python -c "im
 fi
 echo "[bootstrap] creating/updating the virtual environment in $ROOT/.venv (a few minutes the first time)"
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
-.venv/bin/python -m pip install -q --upgrade pip setuptools wheel
+pip_quiet() {  # pip, minus the noise about absent local index folders and setuptools deprecations
+  .venv/bin/python -m pip "$@" 2>&1 | { grep -vE "^WARNING: Location|BuildBackendWarning|^ +!!|^ +\*+$|^ *$|corresp\(|return '|with strategy|^ {2,}[A-Z].*(license|careful|folders|name as|See https|By 20|update your|Please)" || true; }
+  return "${PIPESTATUS[0]}"
+}
+pip_quiet install -q --upgrade pip setuptools wheel
 # torch first and alone, by exact version: that is the CPU build (a looser spec pulls a multi-GB CUDA build).
-.venv/bin/python -m pip install -q "torch==2.13.0"
-.venv/bin/python -m pip install -q -e ".[dev]"
+pip_quiet install -q "torch==2.13.0"
+pip_quiet install -q -e ".[dev]"
 .venv/bin/python -m pip check
 echo "$WANT" > "$STAMP"
 echo "[bootstrap] ready"
