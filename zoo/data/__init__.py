@@ -41,3 +41,9 @@ __all__ = [
     "load_tfds", "DatasetNotPreparedError",
     "read_idx", "write_idx", "IDXFormatError",
 ]
+
+# Samplers added by later issues: each replaces only its own marker line below with its import and
+# `__all__ += [...]` (keep the marker as a comment above it).
+# --- long-tail (issue 5) ---
+# --- PK batches (issue 6) ---
+# --- episodes (issue 7) ---
