@@ -1,0 +1,49 @@
+"""`FromPoincare`: points of the Poincaré ball -> tangent vectors (log map at 0 or at a base point)."""
+
+import keras
+
+from zoo.geometry import poincare as P
+from zoo.layers.to_poincare import _BallLayer
+
+__all__ = ["FromPoincare"]
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class FromPoincare(_BallLayer):
+    """Map points of the Poincaré ball back to Euclidean (tangent) vectors: u = log_{x_p}(y), x_p = 0 by default.
+
+    At the origin u = artanh(sqrt(c)||y||) y / (sqrt(c)||y||); at a base point x_p,
+    u = (2/(sqrt(c) lambda_{x_p})) artanh(sqrt(c)||w||) w/||w|| with w = (-x_p) (+)_c y (evaluated in the
+    well-conditioned asinh form of `zoo.geometry.poincare.logmap`). Inverse of `ToPoincare` with the same
+    c and base point (inside the projection radius).
+
+    Args:
+        c: curvature magnitude > 0; with `train_c` the initial value of this layer's own trainable c.
+        train_c: learn c (softplus-parametrised, owned by this layer).
+        train_x: learn the base point (stored in the tangent space at 0, initialised at `base_point` or 0).
+        ball_dim: optional expected input dimension; a mismatch with the input is an error.
+        base_point: optional point of the ball (list of floats), initial (train_x) or fixed base point.
+        **kwargs: Layer arguments; the dtype policy is float32 (float64 if asked), mixed policies are
+            replaced by float32.
+
+    Example:
+        >>> to_ball = zoo.layers.ToPoincare(c=0.5)
+        >>> back = zoo.layers.FromPoincare(c=0.5)
+        >>> u = keras.ops.ones((2, 3)) * 0.1
+        >>> back(to_ball(u))   # ~u
+
+    Reference:
+        Khrulkov et al., "Hyperbolic Image Embeddings", CVPR 2020 (hyptorch/nn.py `FromPoincare`).
+
+    Departures from the reference code:
+        - hyptorch's log_x(y) does not floor ||(-x) (+) y||, so log_x(x) is NaN; here it is 0.
+        - A trainable c is softplus-parametrised (the reference leaves it unconstrained).
+    """
+
+    def build(self, input_shape):
+        self._build_ball(self._check_dim(input_shape))
+
+    def call(self, y):
+        c = self.curvature
+        base = self._base(c)
+        return P.logmap0(y, c) if base is None else P.logmap(base, y, c)
