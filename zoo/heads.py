@@ -108,6 +108,46 @@ def _softmax(num_classes, embedding_dim, **options):
 
 # --- hyperbolic heads (issue: hyperbolic embeddings) --------------------------------------------------
 
+
+def _plot_poincare_head(embeddings, labels, layer, path):
+    """Plot hook of the "poincare" head: backbone outputs -> ToPoincare -> disk, MLR decision regions."""
+    import numpy as np
+    from keras import ops
+
+    from zoo.viz.poincare import plot_disk
+
+    points = ops.convert_to_numpy(layer.embed(ops.convert_to_tensor(np.asarray(embeddings, "float32"))))
+    c = float(ops.convert_to_numpy(layer.curvature))
+
+    def regions(grid):
+        return np.argmax(ops.convert_to_numpy(layer.mlr(ops.convert_to_tensor(grid), c=c)), axis=-1)
+
+    return plot_disk(points, labels, c=c, path=path, region_fn=regions,
+                     title=f"Poincaré disk (c = {c:.4g}): test embeddings and MLR decision regions")
+
+
+@register("poincare")
+def _poincare(num_classes, embedding_dim, c=1.0, riemannian=True, train_c=False, train_x=False):
+    """ToPoincare (exp map at 0, projection, Riemannian gradient rescale) + hyperbolic MLR, softmax CE.
+
+    The reference MNIST model of Khrulkov et al. (LeNet -> dim -> ToPoincare -> HyperbolicMLR). The layer is
+    a private composite of zoo.layers.ToPoincare and zoo.layers.HyperbolicMLR sharing one curvature (so a
+    trainable c, `train_c=True`, is also the MLR's c); `layer.embed(x)` gives the ball points.
+    """
+    from zoo.layers.hyperbolic_mlr import _PoincareClassifier
+
+    layer = _PoincareClassifier(num_classes, c=c, train_c=train_c, train_x=train_x, riemannian=riemannian,
+                                ball_dim=embedding_dim, name="poincare_head")
+    return HeadSpec(
+        layer=layer,
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=[accuracy()],
+        description=(f"ToPoincare(c={c:g}{', trainable' if train_c else ''}"
+                     f"{', riemannian' if riemannian else ''}) + hyperbolic MLR, softmax cross-entropy"),
+        plot=_plot_poincare_head,
+    )
+
+
 # --- hyperspherical heads (issue: margins and HyperSpaceX) --------------------------------------------
 
 # --- fixed prototypes (issue: dynamic label-to-prototype assignment) ----------------------------------

@@ -1,0 +1,138 @@
+"""Pictures of the Poincaré ball: the 2-D disk with embeddings coloured by class, and histograms of the
+distance to the origin (in- vs out-of-distribution). matplotlib with the Agg backend, PNG files.
+
+Example:
+    >>> zoo.viz.poincare.plot_disk(points, labels, c=1.0, path="disk.png")
+    >>> zoo.viz.poincare.plot_distance_histograms(d_in, d_out, "hist.png", labels=("Fashion-MNIST", "digits"))
+
+Reference:
+    Khrulkov et al., "Hyperbolic Image Embeddings", CVPR 2020, Fig. 5 (MNIST disk and the histograms of
+    distances to the origin for MNIST and Omniglot).
+"""
+
+import math
+import os
+
+import numpy as np
+
+__all__ = ["plot_disk", "plot_distance_histograms"]
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_disk(points, labels, c=1.0, path="poincare_disk.png", class_names=None, region_fn=None, title=None,
+              max_points=10000, seed=0):
+    """Scatter 2-D Poincaré-ball points coloured by class, with the boundary circle of radius 1/sqrt(c).
+
+    Args:
+        points: [N, 2] points in the disk.
+        labels: [N] int class labels.
+        c: curvature magnitude > 0 (the circle drawn has radius 1/sqrt(c)).
+        path: PNG file to write (folders are created).
+        class_names: optional names for the legend.
+        region_fn: optional `f(grid [M, 2]) -> [M] int` classifying disk points (e.g. the argmax of a
+            HyperbolicMLR); the decision regions are shaded.
+        title: optional figure title.
+        max_points: plot at most this many points (a seeded random subset).
+        seed: seed of that subset.
+
+    Returns:
+        path.
+    """
+    pts = np.asarray(points, np.float64)
+    labels = np.asarray(labels).astype(int).ravel()
+    if pts.ndim != 2 or pts.shape[1] != 2:
+        raise ValueError(f"plot_disk needs 2-D points [N, 2]; got shape {pts.shape}.")
+    if len(labels) != len(pts):
+        raise ValueError(f"{len(pts)} points but {len(labels)} labels.")
+    if not (c > 0 and math.isfinite(c)):
+        raise ValueError(f"`c` must be a finite number > 0; got {c!r}.")
+    plt = _pyplot()
+    radius = 1.0 / math.sqrt(c)
+    if len(pts) > max_points:
+        keep = np.random.default_rng(seed).choice(len(pts), max_points, replace=False)
+        pts, labels = pts[keep], labels[keep]
+    num_classes = int(labels.max()) + 1 if len(labels) else 1
+    cmap = plt.get_cmap("tab10" if num_classes <= 10 else "tab20")
+    fig, ax = plt.subplots(figsize=(6.4, 6.4), dpi=120)
+    if region_fn is not None:
+        n = 300
+        g = np.linspace(-radius, radius, n)
+        gx, gy = np.meshgrid(g, g)
+        grid = np.stack([gx.ravel(), gy.ravel()], axis=1)
+        inside = np.sum(grid**2, axis=1) < (radius * 0.999) ** 2
+        cls = np.full(len(grid), np.nan)
+        cls[inside] = np.asarray(region_fn(grid[inside].astype(np.float32))).ravel()
+        ax.imshow(cls.reshape(n, n), origin="lower", extent=(-radius, radius, -radius, radius), cmap=cmap,
+                  vmin=-0.5, vmax=cmap.N - 0.5, alpha=0.18, interpolation="nearest")
+    for k in range(num_classes):
+        sel = labels == k
+        if not np.any(sel):
+            continue
+        name = class_names[k] if class_names is not None and k < len(class_names) else str(k)
+        ax.scatter(pts[sel, 0], pts[sel, 1], s=3, color=cmap(k % cmap.N), label=name, alpha=0.7, linewidths=0)
+    ax.add_patch(plt.Circle((0, 0), radius, fill=False, color="black", linewidth=1.2))
+    ax.set_xlim(-1.05 * radius, 1.05 * radius)
+    ax.set_ylim(-1.05 * radius, 1.05 * radius)
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for side in ax.spines.values():
+        side.set_visible(False)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), markerscale=4, fontsize=8, frameon=False)
+    ax.set_title(title or f"Poincaré disk, c = {c:g} (radius {radius:.3g})")
+    fig.tight_layout()
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def plot_distance_histograms(in_distances, out_distances, path="distance_histograms.png",
+                             labels=("in-distribution", "out-of-distribution"), c=None, auroc=None, bins=50,
+                             title=None):
+    """Overlaid, density-normalised histograms of the distance to the origin of two sets.
+
+    Args:
+        in_distances, out_distances: [N] distances d_c(0, x).
+        path: PNG file to write.
+        labels: legend names of the two sets.
+        c: optional curvature, shown in the title with the largest distance (2/sqrt c) artanh(1 - 1e-5).
+        auroc: optional AUROC shown in the title.
+        bins: number of bins (shared by both sets).
+        title: optional title (replaces the default).
+
+    Returns:
+        path.
+    """
+    a = np.asarray(in_distances, np.float64).ravel()
+    b = np.asarray(out_distances, np.float64).ravel()
+    if a.size == 0 or b.size == 0:
+        raise ValueError("both distance sets must be non-empty.")
+    plt = _pyplot()
+    lo, hi = float(min(a.min(), b.min())), float(max(a.max(), b.max()))
+    edges = np.linspace(lo, hi if hi > lo else lo + 1.0, bins + 1)
+    fig, ax = plt.subplots(figsize=(7.0, 4.2), dpi=120)
+    ax.hist(a, bins=edges, density=True, alpha=0.55, label=f"{labels[0]} (n={a.size})", color="tab:blue")
+    ax.hist(b, bins=edges, density=True, alpha=0.55, label=f"{labels[1]} (n={b.size})", color="tab:orange")
+    ax.set_xlabel("hyperbolic distance to the origin  d_c(0, x)")
+    ax.set_ylabel("density")
+    parts = []
+    if c is not None:
+        parts.append(f"c = {c:g}")
+    if auroc is not None:
+        parts.append(f"OOD AUROC = {auroc:.3f}")
+    ax.set_title(title or ("Distance to the origin" + (": " + ", ".join(parts) if parts else "")))
+    ax.legend()
+    fig.tight_layout()
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
