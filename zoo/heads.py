@@ -150,4 +150,110 @@ def _poincare(num_classes, embedding_dim, c=1.0, riemannian=True, train_c=False,
 
 # --- hyperspherical heads (issue: margins and HyperSpaceX) --------------------------------------------
 
+# Every head below outputs scores whose argmax over the *whole* output row is the prediction (CenterHead
+# and DistArcHead append extra columns that are always below the scores; see their docstrings), so the
+# shared `accuracy()` metric is correct for all of them. `plot` draws the 2-D latent picture.
+
+
+def _plot_latent(embeddings, labels, layer, path):
+    from zoo.viz.latent import plot_latent
+
+    return plot_latent(embeddings, labels, layer, path)
+
+
+def _cosine_spec(name, num_classes, loss, description):
+    from zoo.layers import CosineHead
+
+    return HeadSpec(layer=CosineHead(num_classes, name=f"{name}_head"), loss=loss, metrics=[accuracy()],
+                    description=description, plot=_plot_latent)
+
+
+@register("arcface")
+def _arcface(num_classes, embedding_dim, scale=64.0, margin=0.5, easy_margin=False):
+    """CosineHead + ArcFace additive angular margin (s = 64, m = 0.5)."""
+    from zoo.losses import ArcFaceLoss
+
+    return _cosine_spec("arcface", num_classes, ArcFaceLoss(scale=scale, margin=margin, easy_margin=easy_margin),
+                        f"cosine head + ArcFace (s={scale}, m={margin})")
+
+
+@register("cosface")
+def _cosface(num_classes, embedding_dim, scale=64.0, margin=0.35):
+    """CosineHead + CosFace additive cosine margin (s = 64, m = 0.35)."""
+    from zoo.losses import CosFaceLoss
+
+    return _cosine_spec("cosface", num_classes, CosFaceLoss(scale=scale, margin=margin),
+                        f"cosine head + CosFace (s={scale}, m={margin})")
+
+
+@register("sphereface")
+def _sphereface(num_classes, embedding_dim, scale=30.0, margin=1.5):
+    """CosineHead + SphereFace multiplicative angular margin (s = 30, m = 1.5)."""
+    from zoo.losses import SphereFaceLoss
+
+    return _cosine_spec("sphereface", num_classes, SphereFaceLoss(scale=scale, margin=margin),
+                        f"cosine head + SphereFace (s={scale}, m={margin})")
+
+
+@register("sphereface2")
+def _sphereface2(num_classes, embedding_dim, scale=40.0, margin=0.4, lam=0.7, t=3.0, bias=None, loss_weight=1.0):
+    """CosineHead + SphereFace2-C one-vs-all binary loss (r = 40, m = 0.4, λ = 0.7, t = 3)."""
+    from zoo.losses import SphereFace2Loss
+
+    loss = SphereFace2Loss(scale=scale, margin=margin, lam=lam, t=t, bias=bias, loss_weight=loss_weight)
+    return _cosine_spec("sphereface2", num_classes, loss, f"cosine head + SphereFace2-C (r={scale}, m={margin})")
+
+
+@register("center")
+def _center(num_classes, embedding_dim, lam=0.003, alpha=0.5, base="softmax", scale=None, margin=None):
+    """Softmax (or a margin loss on a CosineHead: base="arcface"/"cosface"/"sphereface") + λ·center loss."""
+    import keras
+
+    from zoo.layers import CenterHead, CosineHead
+    from zoo.losses import ArcFaceLoss, CenterLoss, CosFaceLoss, SphereFaceLoss
+
+    bases = {"softmax": None, "arcface": ArcFaceLoss, "cosface": CosFaceLoss, "sphereface": SphereFaceLoss}
+    if base not in bases:
+        raise ValueError(f"head 'center': `base` must be one of {sorted(bases)}; got {base!r}.")
+    if base == "softmax":
+        if scale is not None or margin is not None:
+            raise TypeError("head 'center' with base='softmax' takes no scale/margin")
+        classifier = keras.layers.Dense(num_classes, dtype="float32", name="classifier")
+        base_loss = None
+    else:
+        classifier = CosineHead(num_classes, name="classifier")
+        kw = {k: v for k, v in (("scale", scale), ("margin", margin)) if v is not None}
+        base_loss = bases[base](**kw)
+    return HeadSpec(
+        layer=CenterHead(num_classes, alpha=alpha, classifier=classifier, name="center_head"),
+        loss=CenterLoss(lam=lam, base_loss=base_loss),
+        metrics=[accuracy()],
+        needs_labels=True,
+        description=f"{base} + center loss (λ={lam}, α={alpha})",
+        plot=_plot_latent,
+    )
+
+
+@register("distarc")
+def _distarc(num_classes, embedding_dim, scale=1.0, margin=0.5, lam=0.005, use_cos_phi=True, form="paper",
+             radii=None, num_spheres=None, classes_per_sphere=None, radial_gap=10.0, first_radius=10.0):
+    """HyperSpaceX: DistArcHead (radial proxies on concentric spheres) + DistArcLoss.
+
+    Ablations of the poster: `--head-opt lam=0 --head-opt use_cos_phi=False` (cos θ only),
+    `lam=0` (+ cos φ), `use_cos_phi=False` (+ δ), defaults (+ both); `form='code'` for the released
+    code's CE + λδ_y.
+    """
+    from zoo.layers import DistArcHead
+    from zoo.losses import DistArcLoss
+
+    layer = DistArcHead(num_classes, radii=radii, num_spheres=num_spheres, classes_per_sphere=classes_per_sphere,
+                        radial_gap=radial_gap, first_radius=first_radius, name="distarc_head")
+    loss = DistArcLoss(scale=scale, margin=margin, lam=lam, use_cos_phi=use_cos_phi, form=form)
+    parts = "cos θ" + (" + cos φ" if use_cos_phi else "") + (f" + δ (λ={lam})" if lam else "")
+    return HeadSpec(layer=layer, loss=loss, metrics=[accuracy()],
+                    description=f"DistArc ({form} form: {parts}, m={margin}, s={scale}; radii "
+                                f"{layer.sphere_radii[0]:g}..{layer.sphere_radii[-1]:g})",
+                    plot=_plot_latent)
+
+
 # --- fixed prototypes (issue: dynamic label-to-prototype assignment) ----------------------------------

@@ -1,0 +1,173 @@
+"""Comparison grid of the hyperspherical heads on one backbone and budget, written as a markdown table.
+
+Runs `recipes.classification.main([...])` once per (head, dimension), one run at a time, appends every
+result to a JSON-lines file as soon as it finishes (so a cut-off grid keeps what it has), and writes
+the markdown tables (main comparison and the HyperSpaceX ablation) from that file.
+
+For DistArc rows it also reloads the saved model and reports the accuracy of argmax cos θ (angular)
+next to the head's own nearest-radial-proxy accuracy: the ablation rows without δ do not train the
+norms, so their radial prediction is not meaningful on its own.
+
+Usage:
+    python -m recipes.compare_heads --epochs 3 --dims 2 128 --out runs/compare
+    python -m recipes.compare_heads --table-only --out runs/compare     # rewrite the tables
+"""
+
+import argparse
+import json
+import os
+import sys
+
+from recipes import common
+
+# (row label, head, head options); the DistArc default is the poster's "cos θ + cos φ + δ" row.
+MAIN_ROWS = [
+    ("softmax (CE)", "softmax", []),
+    ("ArcFace", "arcface", []),
+    ("CosFace", "cosface", []),
+    ("SphereFace", "sphereface", []),
+    ("SphereFace2", "sphereface2", []),
+    ("softmax + center", "center", []),
+    ("DistArc", "distarc", []),
+]
+ABLATION_ROWS = [
+    ("cos θ", "distarc", ["lam=0", "use_cos_phi=False"]),
+    ("cos θ + cos φ", "distarc", ["lam=0"]),
+    ("cos θ + δ", "distarc", ["use_cos_phi=False"]),
+    ("cos θ + cos φ + δ", "distarc", []),
+]
+
+
+def run_key(head, opts, dim):
+    return f"{head}|{','.join(opts)}|d{dim}"
+
+
+def build_parser():
+    p = argparse.ArgumentParser(prog="python -m recipes.compare_heads", description=__doc__.splitlines()[0])
+    p.add_argument("--dims", type=int, nargs="+", default=[2, 128])
+    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--optimizer", default="adam")
+    p.add_argument("--backbone", default="lenet")
+    p.add_argument("--dataset", default="fashion_mnist")
+    p.add_argument("--train-limit", type=int, default=None)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default=os.path.join("runs", "compare"))
+    p.add_argument("--only", nargs="*", default=None, help="run only these heads")
+    p.add_argument("--skip-ablation", action="store_true")
+    p.add_argument("--table-only", action="store_true", help="only rewrite the tables from results.jsonl")
+    p.add_argument("--backend", default=None)
+    return p
+
+
+def angular_accuracy(model_path, dataset, train_limit):
+    """Accuracy of argmax cos θ of a saved DistArc model on the test set (None if not DistArc)."""
+    import keras
+    import numpy as np
+
+    import zoo  # noqa: F401  (registers the layers)
+    import zoo.data
+    from recipes.classification import load_data
+    from zoo.layers import DistArcHead
+
+    (xtr, _), (xte, yte) = load_data(dataset, train_limit)
+    scaled = xtr.astype("float32") / 255.0
+    normalize = (float(scaled.mean()), float(scaled.std()))
+    model = keras.saving.load_model(model_path, compile=False)
+    if not any(isinstance(layer, DistArcHead) for layer in model.layers):
+        return None
+    out = model.predict(zoo.data.make_dataset(xte, batch_size=512, normalize=normalize), verbose=0)
+    _, cos_theta, _ = DistArcHead.unpack(keras.ops.convert_to_tensor(out))
+    return float(np.mean(np.argmax(keras.ops.convert_to_numpy(cos_theta), -1) == yte))
+
+
+def run_grid(args, rows, results_path, done):
+    from recipes import classification
+
+    for dim in args.dims:
+        for label, head, opts in rows:
+            if args.only and head not in args.only:
+                continue
+            key = run_key(head, opts, dim)
+            if key in done:
+                continue
+            out = os.path.join(args.out, f"{head}{'-' + '-'.join(opts) if opts else ''}-d{dim}".replace("=", ""))
+            argv = ["--head", head, "--embedding-dim", str(dim), "--epochs", str(args.epochs),
+                    "--batch-size", str(args.batch_size), "--lr", str(args.lr), "--optimizer", args.optimizer,
+                    "--backbone", args.backbone, "--dataset", args.dataset, "--seed", str(args.seed),
+                    "--out", out, "--verbose", "2"]
+            for o in opts:
+                argv += ["--head-opt", o]
+            if args.train_limit:
+                argv += ["--train-limit", str(args.train_limit)]
+            print(f"[compare] python -m recipes.classification {' '.join(argv)}", flush=True)
+            summary = classification.main(argv)
+            rec = {"key": key, "label": label, "head": head, "opts": opts, "dim": dim,
+                   "test_accuracy": summary["test_accuracy"], "final_train_loss": summary["final_train_loss"],
+                   "median_epoch_seconds": summary["median_epoch_seconds"], "epochs": args.epochs,
+                   "command": "python -m recipes.classification " + " ".join(argv),
+                   "plot_path": summary.get("plot_path")}
+            if head == "distarc":
+                rec["angular_accuracy"] = angular_accuracy(summary["model_path"], args.dataset, args.train_limit)
+            with open(results_path, "a") as f:
+                f.write(json.dumps(rec) + "\n")
+            done[key] = rec
+            import keras
+
+            keras.backend.clear_session()
+
+
+def load_results(path):
+    done = {}
+    if os.path.exists(path):
+        with open(path) as f:
+            for line in f:
+                if line.strip():
+                    rec = json.loads(line)
+                    done[rec["key"]] = rec
+    return done
+
+
+def fmt(x):
+    return "—" if x is None else f"{100 * x:.2f}"
+
+
+def tables(done, dims):
+    lines = ["| head | " + " | ".join(f"dim {d}" for d in dims) + " |",
+             "|---|" + "---:|" * len(dims)]
+    for label, head, opts in MAIN_ROWS:
+        cells = [fmt(done.get(run_key(head, opts, d), {}).get("test_accuracy")) for d in dims]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    lines += ["", "| DistArc components | " + " | ".join(
+        f"dim {d} radial (argmin δ) | dim {d} angular (argmax cos θ)" for d in dims) + " |",
+        "|---|" + "---:|---:|" * len(dims)]
+    for label, head, opts in ABLATION_ROWS:
+        cells = []
+        for d in dims:
+            rec = done.get(run_key(head, opts, d), {})
+            cells += [fmt(rec.get("test_accuracy")), fmt(rec.get("angular_accuracy"))]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    common.select_backend(argv)
+    args = build_parser().parse_args(argv)
+    os.makedirs(args.out, exist_ok=True)
+    results_path = os.path.join(args.out, "results.jsonl")
+    done = load_results(results_path)
+    if not args.table_only:
+        run_grid(args, MAIN_ROWS, results_path, done)
+        if not args.skip_ablation:
+            run_grid(args, ABLATION_ROWS, results_path, done)
+    table = tables(done, args.dims)
+    with open(os.path.join(args.out, "table.md"), "w") as f:
+        f.write(table + "\n")
+    print(table)
+    return done
+
+
+if __name__ == "__main__":
+    main()

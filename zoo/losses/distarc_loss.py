@@ -1,0 +1,134 @@
+"""DistArc loss (HyperSpaceX): angular margin + radial term on the output of `zoo.layers.DistArcHead`."""
+
+import keras
+from keras import ops
+
+from zoo.layers.distarc_head import unpack_outputs
+from zoo.losses.arcface import (
+    ARCFACE_MAX_MARGIN,
+    arcface_target,
+    base_config,
+    check_positive,
+    check_range,
+    int_labels,
+    poison_invalid,
+    softmax_cross_entropy,
+)
+
+__all__ = ["DistArcLoss"]
+
+FORMS = ("paper", "code")
+
+
+def distarc_logits(labels, delta, cos_theta, cos_phi, num_classes, scale=1.0, margin=0.5, lam=0.005,
+                   use_cos_phi=True, form="paper"):
+    """(logits [B, K], one-hot [B, K]) of the DistArc softmax; see `distarc_loss`."""
+    onehot = ops.one_hot(labels, num_classes, dtype="float32")
+    cos_y = ops.sum(cos_theta * onehot, axis=-1)
+    angular_y = arcface_target(cos_y, margin)
+    if use_cos_phi:
+        angular_y = angular_y + ops.sum(cos_phi * onehot, axis=-1)
+    others = float(scale) * cos_theta - float(lam) * delta
+    target = float(scale) * angular_y
+    if form == "paper":
+        target = target - float(lam) * ops.sum(delta * onehot, axis=-1)
+    logits = others + onehot * ops.expand_dims(target - ops.sum(others * onehot, axis=-1), -1)
+    return logits, onehot
+
+
+def distarc_loss(y_true, y_pred, scale=1.0, margin=0.5, lam=0.005, use_cos_phi=True, form="paper"):
+    """Per-sample DistArc loss on the `DistArcHead` output [B, 3K+1].
+
+    Paper form (`form="paper"`), with A = s·(cos(θ_y + m) + cos φ_y) - λ·δ_y:
+
+        L = -log( e^{A} / (e^{A} + Σ_{j≠y} e^{s·cos θ_j - λ·δ_j}) )
+
+    Released-code form (`form="code"`, seeds-spec §1.3), the target logit without -λδ_y plus a pull
+    term:  L = CE(z, y) + λ·δ_y,  z_y = s·(cos(θ_y + m) [+ cos φ_y]),  z_j = s·cos θ_j - λ·δ_j.
+
+    cos(θ_y + m) uses ArcFace's monotone fallback cos θ_y - m·sin m for θ_y > π - m (the released code
+    has none). `use_cos_phi=False` drops cos φ_y, `lam=0` drops δ: the poster's ablation rows.
+
+    Args:
+        y_true: int labels [B] (or [B, 1]).
+        y_pred: the `zoo.layers.DistArcHead` output [B, 3K+1].
+        scale: s > 0 on the angular terms (paper: none, i.e. 1; released code: 2).
+        margin: additive angular margin m in [0, π/2] (0.5 in paper and code).
+        lam: λ >= 0 on δ (0.005 in the code).
+        use_cos_phi: add cos φ_y to the target (paper: yes; released code: computed, never used).
+        form: "paper" or "code".
+
+    Returns:
+        [B] losses (float32).
+    """
+    if form not in FORMS:
+        raise ValueError(f"distarc_loss: `form` must be one of {FORMS}; got {form!r}.")
+    y_pred = ops.cast(y_pred, "float32")
+    delta, cos_theta, cos_phi = unpack_outputs(y_pred)
+    k = int(delta.shape[-1])
+    labels = int_labels(y_true, k, "distarc_loss")
+    logits, onehot = distarc_logits(labels, delta, cos_theta, cos_phi, k, scale, margin, lam, use_cos_phi, form)
+    per_sample = softmax_cross_entropy(logits, onehot)
+    if form == "code":
+        per_sample = per_sample + float(lam) * ops.sum(delta * onehot, axis=-1)
+    return poison_invalid(per_sample, labels, k)
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class DistArcLoss(keras.losses.Loss):
+    """DistArc loss of HyperSpaceX on the output of `zoo.layers.DistArcHead`.
+
+    Paper form (default): softmax cross-entropy with the target logit
+    A = s·(cos(θ_y + m) + cos φ_y) - λ·δ_y and the other logits s·cos θ_j - λ·δ_j, where
+    δ_j = ‖x - r_j·ŵ_j‖² and cos φ_y is the angle at the target proxy (see `DistArcHead`). With s = 1
+    this is the paper's Eq. 1 as grouped by seeds-spec §1.2. `form="code"` gives what the released
+    `train_objects.py` computes: CE(z, y) + λ·δ_y with z_y = s·cos(θ_y + m) (no -λδ_y in the target),
+    z_j = s·cos θ_j - λ·δ_j. Predictions (argmax of the head output) are the nearest radial proxy.
+
+    Ablation rows of the poster: cos θ only (`lam=0, use_cos_phi=False`), + cos φ (`lam=0`),
+    + δ (`use_cos_phi=False`), + both (default).
+
+    Args:
+        scale: s > 0 on the angular terms. Default 1 (the paper's formula has no scale; the released
+            objects script uses 2).
+        margin: additive angular margin m in [0, π/2]. Default 0.5.
+        lam: λ >= 0 on the radial term. Default 0.005 (released code).
+        use_cos_phi: include cos φ_y in the target logit. Default True (paper).
+        form: "paper" (default) or "code".
+        reduction, name, dtype: as `keras.losses.Loss`.
+
+    Example:
+        >>> head = zoo.layers.DistArcHead(10)
+        >>> model.compile(optimizer="adam", loss=zoo.losses.DistArcLoss(margin=0.5, lam=0.005),
+        ...               metrics=["sparse_categorical_accuracy"])   # argmax = nearest proxy
+
+    Reference:
+        Chiranjeev, Dosi, Thakral, Vatsa, Singh, "HyperSpaceX: Radial and Angular Exploration of
+        HyperSpherical Dimensions", ECCV 2024; IAB-IITJ/HyperSpaceX `train_objects.py` (seeds-spec §1.3).
+
+    Departures from the reference code:
+        The margin is the constant m (the released loop passes the epoch index as m, so m = 0, 1, 2 ...
+        rad by epoch: not reproduced). The target uses ArcFace's monotone fallback past θ + m > π (the
+        code has none). δ and cos φ come from the head in closed form (no [B, K, d] tensor). cos φ is
+        optional and on by default (the code computes it and never uses it). One radius set serves
+        δ, φ and prediction (the code uses three).
+    """
+
+    def __init__(self, scale=1.0, margin=0.5, lam=0.005, use_cos_phi=True, form="paper",
+                 reduction="sum_over_batch_size", name="distarc_loss", dtype=None):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        owner = "DistArcLoss"
+        self.scale = check_positive(scale, "scale", owner)
+        self.margin = check_range(margin, "margin", owner, 0.0, ARCFACE_MAX_MARGIN, hi_text="π/2")
+        self.lam = check_range(lam, "lam", owner, 0.0, float("inf"), hi_text="∞")
+        self.use_cos_phi = bool(use_cos_phi)
+        if form not in FORMS:
+            raise ValueError(f"{owner}: `form` must be one of {FORMS}; got {form!r}.")
+        self.form = form
+
+    def call(self, y_true, y_pred):
+        return distarc_loss(y_true, y_pred, self.scale, self.margin, self.lam, self.use_cos_phi, self.form)
+
+    def get_config(self):
+        return {**base_config(self), "scale": self.scale, "margin": self.margin, "lam": self.lam,
+                "use_cos_phi": self.use_cos_phi, "form": self.form}
