@@ -3,7 +3,7 @@
 import keras
 
 from zoo.geometry import poincare as P
-from zoo.layers.to_poincare import _BallLayer
+from zoo.layers.to_poincare import _BallLayer, c_tensor
 
 __all__ = ["FromPoincare"]
 
@@ -16,6 +16,10 @@ class FromPoincare(_BallLayer):
     u = (2/(sqrt(c) lambda_{x_p})) artanh(sqrt(c)||w||) w/||w|| with w = (-x_p) (+)_c y (evaluated in the
     well-conditioned asinh form of `zoo.geometry.poincare.logmap`). Inverse of `ToPoincare` with the same
     c and base point (inside the projection radius).
+
+    Inputs are first projected onto the ball of radius (1 - 1e-3)/sqrt(c) (the identity on ToPoincare
+    outputs): a point past the boundary would otherwise reach artanh's clamp, whose straight-through form
+    in zoo.geometry.numerics rounds to 1 for large arguments and gives NaN gradients.
 
     Args:
         c: curvature magnitude > 0; with `train_c` the initial value of this layer's own trainable c.
@@ -38,12 +42,14 @@ class FromPoincare(_BallLayer):
     Departures from the reference code:
         - hyptorch's log_x(y) does not floor ||(-x) (+) y||, so log_x(x) is NaN; here it is 0.
         - A trainable c is softplus-parametrised (the reference leaves it unconstrained).
+        - Inputs are projected onto the ball first (the reference does not).
     """
 
     def build(self, input_shape):
         self._build_ball(self._check_dim(input_shape))
 
     def call(self, y):
-        c = self.curvature
+        c = c_tensor(self.curvature, self.compute_dtype)
         base = self._base(c)
+        y = P.project(y, c)  # identity on ToPoincare outputs; keeps inputs past the ball NaN-free
         return P.logmap0(y, c) if base is None else P.logmap(base, y, c)

@@ -5,7 +5,7 @@ from keras import ops
 
 from zoo.geometry import poincare as P
 from zoo.layers.hyperbolic_mlr import reference_initializer
-from zoo.layers.to_poincare import check_positive_c, geometry_dtype
+from zoo.layers.to_poincare import c_tensor, check_positive_c, geometry_dtype
 
 __all__ = ["HyperbolicLinear"]
 
@@ -16,7 +16,8 @@ class HyperbolicLinear(keras.layers.Layer):
 
     W (x)_c x = (1/sqrt c) tanh((||xW||/||x||) artanh(sqrt(c)||x||)) xW/||xW|| (Möbius mat-vec, Keras
     convention x @ W with W of shape [d_in, units]); the bias b lives in the tangent space at 0 and is
-    mapped with expmap0, then Möbius-added.
+    mapped with expmap0, then Möbius-added. Inputs are first projected onto the ball of radius
+    (1 - 1e-3)/sqrt(c) (the identity on ToPoincare outputs; keeps inputs past the ball NaN-free).
 
     Args:
         units: output dimension >= 1.
@@ -40,6 +41,8 @@ class HyperbolicLinear(keras.layers.Layer):
         - Möbius ops from zoo.geometry.poincare: no +1e-5 in the Möbius denominator, norm floor 1e-15
           instead of 1e-5 (hyptorch's floor shrinks inputs with norms below 1e-5).
         - The kernel is stored [d_in, units] (Keras) instead of [units, d_in] (torch).
+        - Inputs are projected onto the ball first (hyptorch does not: a point past the boundary gives
+          artanh(>1) = NaN there).
     """
 
     def __init__(self, units, c=1.0, use_bias=True, kernel_initializer=None, bias_initializer=None, **kwargs):
@@ -68,10 +71,11 @@ class HyperbolicLinear(keras.layers.Layer):
             self.bias = self.add_weight(name="bias", shape=(self.units,), initializer=init)
 
     def call(self, x):
-        y = P.mobius_matvec(self.kernel, x, self.c)
+        c = c_tensor(self.c, self.compute_dtype)
+        y = P.mobius_matvec(self.kernel, P.project(x, c), c)
         if self.bias is not None:
-            y = P.mobius_add(y, P.expmap0(ops.expand_dims(ops.convert_to_tensor(self.bias), 0), self.c), self.c)
-        return P.project(y, self.c)
+            y = P.mobius_add(y, P.expmap0(ops.expand_dims(ops.convert_to_tensor(self.bias), 0), c), c)
+        return P.project(y, c)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.units,)

@@ -32,7 +32,7 @@ from keras import ops
 
 from zoo.geometry import numerics as nx
 from zoo.geometry import poincare as P
-from zoo.layers.to_poincare import ToPoincare, check_positive_c, geometry_dtype
+from zoo.layers.to_poincare import ToPoincare, c_tensor, check_positive_c, geometry_dtype
 
 __all__ = ["HyperbolicMLR"]
 
@@ -56,7 +56,7 @@ def ganea_logits(x, p_points, a_normals, c):
         [B, K] logits.
     """
     x = ops.convert_to_tensor(x)
-    c = ops.cast(c, x.dtype)
+    c = c_tensor(c, x.dtype)
     sqrt_c = ops.sqrt(c)
     p_points = ops.cast(p_points, x.dtype)
     a_normals = ops.cast(a_normals, x.dtype)
@@ -144,11 +144,11 @@ class HyperbolicMLR(keras.layers.Layer):
 
     def offsets(self, c=None):
         """The class offsets p_k = expmap0(p~_k) in the ball, [K, d]."""
-        c = self.c if c is None else c
+        c = c_tensor(self.c if c is None else c, self.compute_dtype)
         return P.expmap0(ops.transpose(ops.convert_to_tensor(self.p_tangent)), c)
 
     def call(self, x, c=None):
-        c = self.c if c is None else c
+        c = c_tensor(self.c if c is None else c, self.compute_dtype)
         p = ops.transpose(self.offsets(c))  # [d, K]
         return ganea_logits(x, p, self.a, c)
 

@@ -3,7 +3,7 @@
 import keras
 
 from zoo.geometry import poincare as P
-from zoo.layers.to_poincare import check_positive_c, geometry_dtype
+from zoo.layers.to_poincare import c_tensor, check_positive_c, geometry_dtype
 
 __all__ = ["PoincareDistance"]
 
@@ -60,9 +60,10 @@ class PoincareDistance(keras.layers.Layer):
 
     def call(self, inputs):
         x, y = inputs
+        c = c_tensor(self.c, self.compute_dtype)
         if self.pairwise:
-            return P.pairwise_dist(x, y, self.c)
-        return P.dist(x, y, self.c, keepdims=self.keepdims)
+            return P.pairwise_dist(x, y, c)
+        return P.dist(x, y, c, keepdims=self.keepdims)
 
     def compute_output_shape(self, input_shape):
         sx, sy = input_shape

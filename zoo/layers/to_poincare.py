@@ -47,6 +47,14 @@ def check_positive_c(c, name="c"):
     return float(c)
 
 
+def c_tensor(c, dtype):
+    """c as a scalar tensor of `dtype`. A Python float goes straight to `dtype` (ops.cast would round it to
+    float32 first: c = 1e-3 would be off by 5e-8 in a float64 layer); a tensor (trainable c) is cast."""
+    if isinstance(c, (int, float, np.floating, np.integer)):
+        return ops.convert_to_tensor(float(c), dtype=dtype)
+    return ops.cast(c, dtype)
+
+
 def _inverse_softplus(c):
     """raw with softplus(raw) = c, in float64 (log(expm1(c)); c itself for large c)."""
     return float(c + math.log(-math.expm1(-c)))
@@ -210,7 +218,7 @@ class ToPoincare(_BallLayer):
         self._build_ball(self._check_dim(input_shape))
 
     def call(self, x):
-        c = self.curvature
+        c = c_tensor(self.curvature, self.compute_dtype)
         base = self._base(c)
         y = P.expmap0(x, c) if base is None else P.expmap(base, x, c)
         if self.riemannian:
