@@ -1,0 +1,156 @@
+"""Prototype sets on disk: `.npy` files with a sha256 sidecar, and a cache keyed by (kind, num, dim, ...).
+
+A uniform set of 1000 prototypes in 512-d takes a minute of numpy; it is estimated once and reused by
+every later run with the same parameters. Files live in `$ZOO_PROTOTYPES_DIR`, else
+`$KERAS_HOME/zoo/prototypes`, else `~/.keras/zoo/prototypes` (never inside the package).
+
+Layout: `<name>.npy` (numpy's format, float32 [num, dim]) and `<name>.npy.sha256` ("<hex>  <name>.npy",
+the `sha256sum` format). `load` refuses a file whose hash or shape is not the expected one.
+"""
+
+import hashlib
+import os
+import tempfile
+
+import numpy as np
+
+__all__ = ["cache_dir", "save", "load", "sha256_file", "load_or_estimate", "PrototypeFileError"]
+
+#: Environment variable naming the folder of cached prototype sets.
+ENV_VAR = "ZOO_PROTOTYPES_DIR"
+
+
+class PrototypeFileError(ValueError):
+    """A prototype file is missing, corrupt, of the wrong shape or does not match its sha256."""
+
+
+def cache_dir():
+    """The folder of cached prototype sets ($ZOO_PROTOTYPES_DIR, $KERAS_HOME/zoo/prototypes or
+    ~/.keras/zoo/prototypes); not created here."""
+    if os.environ.get(ENV_VAR):
+        return os.path.abspath(os.path.expanduser(os.environ[ENV_VAR]))
+    keras_home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    return os.path.join(keras_home, "zoo", "prototypes")
+
+
+def sha256_file(path):
+    """Hex sha256 of a file's bytes."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def save(path, prototypes):
+    """Write `prototypes` (float32 [num, dim]) to `path` (.npy) and its sha256 to `path + ".sha256"`.
+
+    Both files are written atomically (temporary file, then rename), so concurrent runs never read a
+    half-written set.
+
+    Returns:
+        the hex sha256 of the .npy file.
+
+    Example:
+        >>> digest = zoo.prototypes.save("protos_100x50.npy", zoo.prototypes.uniform(100, 50))
+    """
+    arr = np.ascontiguousarray(np.asarray(prototypes, dtype=np.float32))
+    if arr.ndim != 2:
+        raise ValueError(f"prototypes must be a [num, dim] array; got shape {arr.shape}.")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError("prototypes contain NaN or inf.")
+    path = os.fspath(path)
+    if not path.endswith(".npy"):
+        raise ValueError(f"prototype files end in .npy; got {path!r}.")
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".npy.tmp")
+    with os.fdopen(fd, "wb") as f:
+        np.save(f, arr, allow_pickle=False)
+    digest = sha256_file(tmp)
+    fd2, tmp2 = tempfile.mkstemp(dir=folder, suffix=".sha256.tmp")
+    with os.fdopen(fd2, "w") as f:
+        f.write(f"{digest}  {os.path.basename(path)}\n")
+    os.replace(tmp, path)
+    os.replace(tmp2, path + ".sha256")
+    return digest
+
+
+def load(path, shape=None, sha256=None):
+    """Load a prototype set written by `save`, checking its hash and shape.
+
+    Args:
+        path: the .npy file.
+        shape: optional expected (num, dim); either entry may be None (not checked).
+        sha256: optional expected hex digest; default: the one in `path + ".sha256"` if that file exists.
+            A file with neither is loaded unchecked.
+
+    Returns:
+        float32 numpy array [num, dim].
+
+    Raises:
+        PrototypeFileError: missing file, unreadable, hash mismatch, wrong shape or rank, non-finite values.
+
+    Example:
+        >>> protos = zoo.prototypes.load("protos_100x50.npy", shape=(100, 50))
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise PrototypeFileError(f"prototype file {path!r} does not exist.")
+    expected = sha256
+    sidecar = path + ".sha256"
+    if expected is None and os.path.isfile(sidecar):
+        with open(sidecar) as f:
+            expected = (f.read().split() or [""])[0]
+    if expected is not None:
+        actual = sha256_file(path)
+        if actual != str(expected).lower():
+            raise PrototypeFileError(f"prototype file {path!r} has sha256 {actual}, expected {expected}: the "
+                                     "file is corrupt or not the set that was saved. Delete it to re-estimate.")
+    try:
+        arr = np.load(path, allow_pickle=False)
+    except Exception as e:  # noqa: BLE001 - re-raised with the path
+        raise PrototypeFileError(f"cannot read prototype file {path!r}: {e}") from e
+    if arr.ndim != 2:
+        raise PrototypeFileError(f"prototype file {path!r} holds shape {arr.shape}; expected [num, dim].")
+    if shape is not None:
+        for axis, (want, got) in enumerate(zip(shape, arr.shape)):
+            if want is not None and int(want) != got:
+                raise PrototypeFileError(f"prototype file {path!r} holds shape {arr.shape}; expected "
+                                         f"{tuple(shape)} (axis {axis} differs).")
+    if not np.all(np.isfinite(arr)):
+        raise PrototypeFileError(f"prototype file {path!r} contains NaN or inf.")
+    return arr.astype(np.float32)
+
+
+def load_or_estimate(kind, num, dim, seed=0, steps=1000, directory=None, **kwargs):
+    """The prototype set (kind, num, dim, seed, steps, ...) from the cache, estimated and saved if absent.
+
+    Args:
+        kind: "uniform" (estimated by `zoo.prototypes.uniform`, cached) or "etf" (closed form, not cached).
+        num, dim: number and dimension of the prototypes.
+        seed, steps, **kwargs: passed to `uniform`; they are part of the file name, so a different
+            setting never reads another's file.
+        directory: cache folder (default `cache_dir()`).
+
+    Returns:
+        float32 numpy array [num, dim].
+
+    Example:
+        >>> protos = zoo.prototypes.load_or_estimate("uniform", 100, 50)   # ~/.keras/zoo/prototypes/...
+    """
+    from zoo.prototypes.etf import etf
+    from zoo.prototypes.uniform import uniform
+
+    if kind == "etf":
+        return etf(num, dim)
+    if kind != "uniform":
+        raise ValueError(f"kind must be 'uniform' or 'etf'; got {kind!r}.")
+    extra = "".join(f"_{k}{kwargs[k]}" for k in sorted(kwargs))
+    name = f"uniform_{int(num)}x{int(dim)}_seed{seed}_steps{int(steps)}{extra}.npy"
+    path = os.path.join(directory or cache_dir(), name)
+    if os.path.isfile(path):
+        return load(path, shape=(num, dim))
+    protos = uniform(num, dim, steps=steps, seed=seed, **kwargs)
+    save(path, protos)
+    return protos
