@@ -82,7 +82,7 @@ def test_training_smoke_on_digits_and_keras_round_trip(name):
     (xtr, ytr), (xte, yte) = digits_flat()
     model = small_model(CosineHead(10))
     model.compile(optimizer=keras.optimizers.Adam(3e-3), loss=LOSSES[name](), metrics=["sparse_categorical_accuracy"])
-    hist = model.fit(xtr, ytr, batch_size=128, epochs=4, verbose=0).history
+    hist = model.fit(xtr, ytr, batch_size=128, epochs=3, verbose=0).history
     assert hist["loss"][-1] < 0.7 * hist["loss"][0], hist["loss"]
     assert np.isfinite(hist["loss"]).all()
     acc = np.mean(np.argmax(to_numpy(model.predict(xte, verbose=0)), -1) == yte)
