@@ -257,3 +257,93 @@ def _distarc(num_classes, embedding_dim, scale=1.0, margin=0.5, lam=0.005, use_c
 
 
 # --- fixed prototypes (issue: dynamic label-to-prototype assignment) ----------------------------------
+
+
+def _plot_prototypes(embeddings, labels, layer, path):
+    """2-D picture: the embeddings projected on the unit circle (class colours) and each class's assigned
+    prototype (a star in the class colour); unassigned prototypes as grey crosses."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    emb = np.asarray(embeddings, dtype="float64")
+    emb = emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
+    labels = np.asarray(labels).reshape(-1)
+    protos = np.asarray(keras.ops.convert_to_numpy(layer.prototypes), dtype="float64")
+    protos = protos / np.linalg.norm(protos, axis=1, keepdims=True)
+    sigma = np.asarray(keras.ops.convert_to_numpy(layer.assignment))
+    cmap = plt.get_cmap("tab10" if layer.num_classes <= 10 else "tab20")
+    rng = np.random.default_rng(0)
+    idx = rng.permutation(len(emb))[:5000]
+    jitter = 1.0 + 0.04 * rng.standard_normal(len(idx))[:, None]  # spread points off the circle to see density
+    fig, ax = plt.subplots(figsize=(7, 7))
+    ax.add_patch(matplotlib.patches.Circle((0, 0), 1.0, fill=False, color="0.6", lw=0.8))
+    for k in range(layer.num_classes):
+        sel = labels[idx] == k
+        if sel.any():
+            pts = emb[idx][sel] * jitter[sel]
+            ax.scatter(pts[:, 0], pts[:, 1], s=3, alpha=0.4, color=cmap(k % cmap.N), label=str(k))
+        p = protos[sigma[k]] * 1.15
+        ax.scatter(*p, marker="*", s=300, color=cmap(k % cmap.N), edgecolors="black", zorder=5)
+        ax.annotate(str(k), p * 1.08, ha="center", va="center", fontsize=9)
+    unused = sorted(set(range(protos.shape[0])) - set(sigma.tolist()))
+    if unused:
+        ax.scatter(protos[unused, 0] * 1.15, protos[unused, 1] * 1.15, marker="x", color="0.5", s=60)
+    ax.set_xlim(-1.4, 1.4)
+    ax.set_ylim(-1.4, 1.4)
+    ax.set_aspect("equal")
+    ax.set_title(f"PrototypeHead ({layer.kind}): normalised embeddings and assigned prototypes")
+    ax.legend(loc="upper right", markerscale=4, fontsize=7, ncol=2, framealpha=0.8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+@register("prototypes")
+def _prototypes(num_classes, embedding_dim, prototypes="uniform", reassign=None, every_n_epochs=1,
+                every_n_steps=None, form="balanced", momentum=0.9, num_prototypes=None, seed=0, steps=1000,
+                reduction="sum_over_batch_size", verbose=1):
+    """DL2PA: fixed hyperspherical prototypes + momentum class means + Hungarian reassignment callback.
+
+    Options (`--head-opt key=value`, or the recipe's `--prototypes`):
+        prototypes: "uniform" (Gaussian-potential set, cached on disk), "etf" (needs dim >= classes - 1),
+            "learned" (trainable prototypes, no reassignment), or a path to a `.npy` prototype file.
+        reassign: run `PrototypeReassignment` (default True, False for "learned"); False = fixed
+            prototypes with the identity assignment (the "fixed prototypes" baseline).
+        every_n_epochs / every_n_steps: reassignment schedule (default once per epoch).
+        form: "balanced" or "long_tail" (the class-weighted dot-regression loss).
+        momentum, num_prototypes, seed, steps: see `zoo.layers.PrototypeHead`.
+        reduction: of the loss ("sum" for the reference's summed balanced loss).
+        verbose: of the callback.
+    """
+    from zoo.callbacks import PrototypeReassignment
+    from zoo.layers import PrototypeHead
+    from zoo.losses import PrototypeRegressionLoss
+
+    if reassign is None:
+        reassign = prototypes != "learned"
+    if reassign and prototypes == "learned":
+        raise ValueError("head 'prototypes': reassign=True makes no sense with prototypes='learned' (the prototypes "
+                         "move with the loss); use reassign=False.")
+    layer = PrototypeHead(num_classes, prototypes=prototypes, num_prototypes=num_prototypes, momentum=momentum,
+                          seed=seed, steps=steps, name="prototype_head")
+    if prototypes == "etf":  # fail now, not at build, when the ETF cannot exist
+        from zoo.prototypes import etf
+
+        etf(layer.num_prototypes, embedding_dim)
+    callbacks = [PrototypeReassignment(every_n_epochs=every_n_epochs, every_n_steps=every_n_steps,
+                                       verbose=verbose)] if reassign else []
+    schedule = (f"every {every_n_steps} steps" if every_n_steps else f"every {every_n_epochs} epoch(s)")
+    return HeadSpec(
+        layer=layer,
+        loss=PrototypeRegressionLoss(form=form, reduction=reduction),
+        metrics=[accuracy()],
+        callbacks=callbacks,
+        needs_labels=True,
+        description=(f"{prototypes} prototypes ({layer.num_prototypes}) + {form} prototype regression, "
+                     + (f"Hungarian reassignment {schedule}" if reassign else "fixed assignment")),
+        plot=_plot_prototypes,
+    )

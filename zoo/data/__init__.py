@@ -45,5 +45,9 @@ __all__ = [
 # Samplers added by later issues: each replaces only its own marker line below with its import and
 # `__all__ += [...]` (keep the marker as a comment above it).
 # --- long-tail (issue 5) ---
+from zoo.data.long_tail import LONG_TAIL_SPLITS, long_tail, long_tail_counts, long_tail_splits  # noqa: E402
+from zoo.data.mixup import mixup, pack_mixup_labels  # noqa: E402
+
+__all__ += ["long_tail", "long_tail_counts", "long_tail_splits", "LONG_TAIL_SPLITS", "mixup", "pack_mixup_labels"]
 # --- PK batches (issue 6) ---
 # --- episodes (issue 7) ---

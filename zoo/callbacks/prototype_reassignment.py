@@ -1,0 +1,154 @@
+"""`PrototypeReassignment`: the Hungarian label-to-prototype step of DL2PA, driven from `model.fit`."""
+
+import numbers
+import time
+
+import keras
+import numpy as np
+
+__all__ = ["PrototypeReassignment"]
+
+
+def _find_heads(layer, found):
+    from zoo.layers.prototype_head import PrototypeHead
+
+    if isinstance(layer, PrototypeHead):
+        found.append(layer)
+    for sub in getattr(layer, "layers", None) or []:
+        if sub is not layer:
+            _find_heads(sub, found)
+    return found
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class PrototypeReassignment(keras.callbacks.Callback):
+    """Re-solve the label -> prototype assignment of a `zoo.layers.PrototypeHead` during training.
+
+        sigma = argmax over one-to-one maps of  sum_k <q_k, p_sigma(k)>       (DL2PA Eq. 9)
+
+    from the head's momentum class means q_k (updated in its training call) and its fixed prototypes
+    p_j, by the Hungarian method (`scipy.optimize.linear_sum_assignment`, on the host, via
+    `zoo.prototypes.assign_from_means`); the result is written into the head's `assignment` variable,
+    so it is saved in `.keras` files and in `keras.callbacks.BackupAndRestore` checkpoints.
+
+    It runs at the end of every `every_n_epochs`-th epoch (counted from the first epoch of the run,
+    so a resumed fit keeps the schedule), i.e. after validation, as the reference; or, with
+    `every_n_steps=k`, after every k-th training step (counted by the optimizer's iterations, which
+    BackupAndRestore restores). The number of classes whose prototype changed is added to the epoch
+    logs as `reassigned` (History / TensorBoard record it), kept in `self.history` as
+    (epoch, step, changed, seconds) tuples and printed when `verbose`.
+
+    Put it *before* `keras.callbacks.BackupAndRestore` (or `ModelCheckpoint`) in the callback list, so
+    the checkpoint written at the end of an epoch already holds that epoch's assignment.
+
+    Args:
+        every_n_epochs: int >= 1 (default 1, the paper: one update per epoch).
+        every_n_steps: None, or int >= 1 to reassign every k training steps instead (the paper's
+            ablation of more than one update per epoch).
+        layer_name: name of the PrototypeHead when the model has more than one.
+        verbose: 0 silent, 1 one line per reassignment.
+
+    Raises:
+        ValueError (at the start of fit): no PrototypeHead in the model, or several and no layer_name.
+
+    Example:
+        >>> model.fit(ds, epochs=10, callbacks=[zoo.callbacks.PrototypeReassignment(every_n_epochs=1),
+        ...                                     keras.callbacks.BackupAndRestore("backup")])
+
+    Reference:
+        Saadabadi et al., "Hyperspherical Classification with Dynamic Label-to-Prototype Assignment",
+        CVPR 2024, §3.3 (code: `fixed_Classifier.update_fixed_center`, called after each validation).
+
+    Departures from the reference code:
+        No Hungarian step at construction (the head starts from the identity assignment; see
+        `PrototypeHead`). The assignment is an integer variable indexing the fixed prototypes, not a
+        permuted copy of them.
+    """
+
+    def __init__(self, every_n_epochs=1, every_n_steps=None, layer_name=None, verbose=1):
+        super().__init__()
+        if isinstance(every_n_epochs, bool) or not isinstance(every_n_epochs, numbers.Integral) or every_n_epochs < 1:
+            raise ValueError(f"`every_n_epochs` must be an integer >= 1; got {every_n_epochs!r}.")
+        if every_n_steps is not None and (isinstance(every_n_steps, bool)
+                                          or not isinstance(every_n_steps, numbers.Integral) or every_n_steps < 1):
+            raise ValueError(f"`every_n_steps` must be None or an integer >= 1; got {every_n_steps!r}.")
+        self.every_n_epochs = int(every_n_epochs)
+        self.every_n_steps = None if every_n_steps is None else int(every_n_steps)
+        self.layer_name = layer_name
+        self.verbose = int(verbose)
+        self.history = []
+        self._epoch = 0
+        self._step_changes = 0
+
+    # -- finding the head ---------------------------------------------------------------------------
+
+    def head(self):
+        """The PrototypeHead this callback drives."""
+        heads = _find_heads(self.model, [])
+        if self.layer_name is not None:
+            heads = [h for h in heads if h.name == self.layer_name]
+        if not heads:
+            which = f" named {self.layer_name!r}" if self.layer_name else ""
+            raise ValueError(f"PrototypeReassignment: the model has no zoo.layers.PrototypeHead{which}.")
+        if len(heads) > 1:
+            raise ValueError(f"PrototypeReassignment: the model has {len(heads)} PrototypeHeads "
+                             f"({[h.name for h in heads]}); pass layer_name=.")
+        if not heads[0].built:
+            raise ValueError("PrototypeReassignment: the PrototypeHead is not built.")
+        return heads[0]
+
+    # -- the step -----------------------------------------------------------------------------------
+
+    def reassign(self):
+        """Solve the assignment from the current class means, set it, return how many classes changed."""
+        from zoo.prototypes import assign_from_means
+
+        head = self.head()
+        t0 = time.perf_counter()
+        means = keras.ops.convert_to_numpy(head.class_means)
+        protos = keras.ops.convert_to_numpy(head.prototypes)
+        old = np.asarray(keras.ops.convert_to_numpy(head.assignment)).astype(np.int64)
+        new = assign_from_means(means, protos)
+        head.set_assignment(new)
+        return int(np.sum(new != old)), time.perf_counter() - t0
+
+    def _record(self, epoch, step, changed, seconds):
+        self.history.append((int(epoch), None if step is None else int(step), changed, seconds))
+        if self.verbose:
+            where = f"epoch {epoch + 1}" + ("" if step is None else f", step {step}")
+            print(f"[PrototypeReassignment] {where}: {changed} of {self.head().num_classes} classes changed "
+                  f"prototype ({seconds * 1e3:.1f} ms)")
+
+    # -- Keras hooks --------------------------------------------------------------------------------
+
+    def on_train_begin(self, logs=None):
+        self.head()  # fail early with a clear message
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+        self._step_changes = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.every_n_steps is None:
+            return
+        step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
+        if step % self.every_n_steps == 0:
+            changed, seconds = self.reassign()
+            self._step_changes += changed
+            self._record(self._epoch, step, changed, seconds)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.every_n_steps is not None:
+            if logs is not None:
+                logs["reassigned"] = self._step_changes
+            return
+        if (epoch + 1) % self.every_n_epochs:
+            return
+        changed, seconds = self.reassign()
+        self._record(epoch, None, changed, seconds)
+        if logs is not None:
+            logs["reassigned"] = changed
+
+    def get_config(self):
+        return {"every_n_epochs": self.every_n_epochs, "every_n_steps": self.every_n_steps,
+                "layer_name": self.layer_name, "verbose": self.verbose}

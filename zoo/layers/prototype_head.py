@@ -1,0 +1,283 @@
+"""`PrototypeHead`: fixed hyperspherical prototypes with a label-to-prototype assignment (DL2PA)."""
+
+import numbers
+import os
+
+import keras
+import numpy as np
+from keras import ops
+
+from zoo.geometry import sphere
+
+__all__ = ["PrototypeHead"]
+
+#: Names accepted by `PrototypeHead(prototypes=...)` besides an array or a .npy path.
+PROTOTYPE_KINDS = ("uniform", "etf", "learned")
+
+
+# Paths of prototype files that `from_config` found missing: the layer is being restored from a saved
+# model and takes the prototype values from the saved weights.
+_DEFERRED = set()
+
+
+def _is_deferred(path):
+    return path in _DEFERRED
+
+
+def _float32_policy(dtype):
+    """float32 unless float64 was asked for explicitly (mixed policies become float32)."""
+    if dtype is None:
+        return "float32"
+    policy = keras.dtype_policies.get(dtype)
+    if policy.compute_dtype == "float64" and policy.variable_dtype == "float64":
+        return policy
+    return "float32"
+
+
+def _labels_from(labels):
+    """int32 class ids [B] from int labels [B] / [B, 1] or mixup-packed (y_a, y_b, lam) [B, 3] (uses y_a)."""
+    labels = ops.convert_to_tensor(labels)
+    if len(labels.shape) == 2:
+        labels = labels[:, 0]
+    if "float" in str(labels.dtype):
+        labels = ops.round(labels)
+    return ops.cast(labels, "int32")
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class PrototypeHead(keras.layers.Layer):
+    """Cosine scores against fixed prototypes, with a label-to-prototype assignment and class means.
+
+    scores[b, k] = cos( f(x_b), p_{sigma(k)} ),   k = 0 .. C-1 (class order),
+
+    where p_0 .. p_{P-1} are fixed unit prototypes (P >= C; non-trainable, no gradient), sigma the
+    assignment (an int32 variable, class k -> prototype sigma(k)), and argmax_k the prediction. In
+    training (`training=True` and `labels` given) the class means q_k are updated in the graph with
+    the paper's momentum m on the *batch class mean* of the normalised, gradient-stopped features:
+
+        n_k = sum_b [y_b = k],   mean_k = (1 / n_k) sum_{b: y_b = k} f(x_b) / ||f(x_b)||,
+        q_k <- normalize( m q_k + (1 - m) mean_k )      for every class present in the batch,
+
+    computed with one-hot matmuls (counts = 1^T Y, sums = Y^T X; Y the [B, C] one-hot labels): O(B C d),
+    no scatter, deterministic on every backend. `zoo.callbacks.PrototypeReassignment` re-solves sigma
+    from the scores q_k . p_j by the Hungarian method between epochs.
+
+    Args:
+        num_classes: C >= 2.
+        prototypes: "uniform" (estimated by `zoo.prototypes.uniform`, cached on disk by
+            `zoo.prototypes.load_or_estimate`), "etf" (`zoo.prototypes.etf`, needs dim >= P - 1),
+            "learned" (initialised like "uniform" but trainable: the prototypes move with the loss; an
+            ablation, the pull-only loss has no term that keeps learned prototypes apart), a path to a
+            `.npy` file written by `zoo.prototypes.save` (sha256 checked), or an array [P, d] (stored in the
+            config as a list). A `.keras` model always carries the prototype values in its weights: loading
+            it re-estimates "uniform" (from the cache when present) only to overwrite it, and a missing
+            prototype file is not an error at load time.
+        num_prototypes: P >= C for "uniform"/"etf"/"learned" (default C); for a file or an array it is
+            read from the data (a given value must match).
+        momentum: m in [0, 1) of the class-mean update (paper: 0.9).
+        seed: seed of the uniform estimate and of the random initial class means.
+        steps: steps of the uniform estimate (default 1000, the paper).
+        prototypes_sha256: expected sha256 of a `.npy` prototype file (default: its `.sha256` sidecar).
+        **kwargs: Layer arguments; the dtype policy is float32 (float64 if asked), mixed policies are
+            replaced by float32.
+
+    Call args:
+        inputs: embeddings f(x) [B, d] (any norm).
+        labels: int class ids [B] (or [B, 1], or mixup-packed [B, 3] = (y_a, y_b, lam), of which y_a is
+            used, as the reference updates with the first label set). Only needed in training.
+        training: the class means are updated only when True and labels are given.
+
+    Weights (all saved in `.keras` files and restored by `keras.callbacks.BackupAndRestore`):
+        prototypes [P, d] (non-trainable unless "learned"), assignment int32 [C], class_means [C, d]
+        (non-trainable; start as seeded random unit rows, as the reference's randn).
+
+    Example:
+        >>> head = zoo.layers.PrototypeHead(10, prototypes="uniform")
+        >>> scores = head(embeddings, labels=labels, training=True)     # [B, 10] cosines
+        >>> model.compile(loss=zoo.losses.PrototypeRegressionLoss(), ...)
+        >>> model.fit(..., callbacks=[zoo.callbacks.PrototypeReassignment(every_n_epochs=1)])
+
+    Reference:
+        Saadabadi et al., "Hyperspherical Classification with Dynamic Label-to-Prototype Assignment",
+        CVPR 2024, §3.2-3.3 (code: `backbone/classifiers/fixed.py`).
+
+    Departures from the reference code:
+        - Momentum update: the paper's EMA with m = 0.9 of the batch class mean. The reference does
+          `q[labels] += 0.9 q[labels] + 0.1 lam x`, i.e. q <- 1.9 q + 0.1 lam x (a bug against the paper;
+          after renormalisation an EMA with effective momentum ~0.95), through an indexed in-place add
+          that keeps only one (undefined, last-write-wins) sample per class when a label repeats in the
+          batch. That nondeterminism cannot be reproduced across backends; `momentum=0.95` approximates
+          the reference's effective momentum. The mixup factor lam on x is dropped (it only rescales x
+          before the renormalisation in the paper's form).
+        - Only the rows of classes present in the batch are renormalised (the reference renormalises
+          every row, a no-op for rows that are already unit).
+        - The initial assignment is the identity; the reference solves a Hungarian step on random class
+          means at construction, which is an arbitrary permutation of an arbitrary (random) prototype set.
+        - No BatchNorm before the normalisation (the reference's long-tail `BN_H`); add one to the
+          backbone if wanted.
+    """
+
+    def __init__(self, num_classes, prototypes="uniform", num_prototypes=None, momentum=0.9, seed=0, steps=1000,
+                 prototypes_sha256=None, **kwargs):
+        kwargs["dtype"] = _float32_policy(kwargs.get("dtype"))
+        super().__init__(**kwargs)
+        if isinstance(num_classes, bool) or not isinstance(num_classes, numbers.Integral) or num_classes < 2:
+            raise ValueError(f"`num_classes` must be an integer >= 2; got {num_classes!r}.")
+        self.num_classes = int(num_classes)
+        if num_prototypes is not None:
+            if isinstance(num_prototypes, bool) or not isinstance(num_prototypes, numbers.Integral):
+                raise ValueError(f"`num_prototypes` must be an integer or None; got {num_prototypes!r}.")
+            if int(num_prototypes) < self.num_classes:
+                raise ValueError(f"`num_prototypes` ({num_prototypes}) must be >= num_classes ({self.num_classes}): "
+                                 "every class needs its own prototype.")
+            num_prototypes = int(num_prototypes)
+        if not (isinstance(momentum, numbers.Real) and 0.0 <= float(momentum) < 1.0):
+            raise ValueError(f"`momentum` must be a number in [0, 1); got {momentum!r}.")
+        self.momentum = float(momentum)
+        self.seed = int(seed)
+        self.steps = int(steps)
+        self.prototypes_sha256 = prototypes_sha256
+        self._array = None
+        if isinstance(prototypes, str) and prototypes in PROTOTYPE_KINDS:
+            self.kind = prototypes
+        elif isinstance(prototypes, (str, os.PathLike)):
+            path = os.fspath(prototypes)
+            if not path.endswith(".npy"):
+                raise ValueError(f"`prototypes` must be one of {PROTOTYPE_KINDS}, a path to a .npy file or an "
+                                 f"array [P, d]; got {prototypes!r}.")
+            prototypes = path
+            if _is_deferred(path):
+                # Loading a saved model whose prototype file is not on this machine: the values come from
+                # the saved weights, so build() creates a placeholder (see from_config).
+                self.kind = "deferred"
+            else:
+                from zoo.prototypes import load
+
+                self.kind = "file"
+                self._array = load(path, sha256=prototypes_sha256)
+        else:
+            arr = np.asarray(prototypes, dtype=np.float64)
+            if arr.ndim != 2 or not np.all(np.isfinite(arr)) or np.any(np.linalg.norm(arr, axis=1) == 0):
+                raise ValueError(f"`prototypes` given as an array must be a finite [P, d] matrix with non-zero rows; "
+                                 f"got shape {arr.shape}.")
+            self.kind = "array"
+            self._array = arr
+        self._prototypes_arg = prototypes if self.kind != "array" else self._array.tolist()
+        if self._array is not None:
+            if num_prototypes is not None and num_prototypes != self._array.shape[0]:
+                raise ValueError(f"`num_prototypes` is {num_prototypes} but the given set has {self._array.shape[0]} "
+                                 "prototypes.")
+            num_prototypes = self._array.shape[0]
+            if num_prototypes < self.num_classes:
+                raise ValueError(f"the prototype set has {num_prototypes} prototypes for {self.num_classes} classes: "
+                                 "every class needs its own prototype (need num_prototypes >= num_classes).")
+        if self.kind == "deferred" and num_prototypes is None:
+            raise ValueError("PrototypeHead.from_config: `num_prototypes` is needed when the prototype file is absent.")
+        self.num_prototypes = num_prototypes or self.num_classes
+
+    # -- weights -------------------------------------------------------------------------------------
+
+    def _prototype_values(self, dim):
+        from zoo.prototypes import etf, load_or_estimate
+
+        if self.kind == "deferred":
+            return np.zeros((self.num_prototypes, dim))  # overwritten by the saved weights
+        if self._array is not None:
+            if self._array.shape[1] != dim:
+                raise ValueError(f"the prototypes have dimension {self._array.shape[1]} but the embeddings have "
+                                 f"dimension {dim}.")
+            arr = self._array
+        elif self.kind == "etf":
+            arr = etf(self.num_prototypes, dim)
+        else:
+            arr = load_or_estimate("uniform", self.num_prototypes, dim, seed=self.seed, steps=self.steps)
+        arr = np.asarray(arr, dtype=np.float64)
+        return arr / np.linalg.norm(arr, axis=1, keepdims=True)
+
+    def build(self, input_shape):
+        dim = input_shape[-1]
+        if dim is None:
+            raise ValueError(f"PrototypeHead needs a known embedding dimension; got input shape {input_shape}.")
+        dim = int(dim)
+        protos = self._prototype_values(dim)
+        rng = np.random.default_rng(self.seed)
+        means = rng.standard_normal((self.num_classes, dim))
+        means /= np.linalg.norm(means, axis=1, keepdims=True)
+        self.prototypes = self.add_weight(
+            name="prototypes", shape=(self.num_prototypes, dim), trainable=self.kind == "learned",
+            initializer=lambda shape, dtype=None: ops.convert_to_tensor(protos, dtype=dtype))
+        self.assignment = self.add_weight(
+            name="assignment", shape=(self.num_classes,), dtype="int32", trainable=False,
+            initializer=lambda shape, dtype=None: ops.arange(self.num_classes, dtype="int32"))
+        self.class_means = self.add_weight(
+            name="class_means", shape=(self.num_classes, dim), trainable=False,
+            initializer=lambda shape, dtype=None: ops.convert_to_tensor(means, dtype=dtype))
+
+    # -- forward -------------------------------------------------------------------------------------
+
+    def assigned_prototypes(self):
+        """The prototype of each class in class order, p_{sigma(k)} [C, d] (gradient-stopped unless learned)."""
+        polars = ops.take(self.prototypes, self.assignment, axis=0)
+        return polars if self.kind == "learned" else ops.stop_gradient(polars)
+
+    def _update_means(self, x, labels):
+        y = _labels_from(labels)
+        xh = sphere.normalize(ops.stop_gradient(x))
+        # [B, C]; a label outside [0, C) gives a zero row (ignored here; the loss turns it into NaN).
+        valid = ops.cast(ops.logical_and(y >= 0, y < self.num_classes), xh.dtype)[:, None]
+        onehot = ops.one_hot(ops.clip(y, 0, self.num_classes - 1), self.num_classes, dtype=xh.dtype) * valid
+        counts = ops.sum(onehot, axis=0)[:, None]  # [C, 1]
+        batch_mean = ops.matmul(ops.transpose(onehot), xh) / ops.maximum(counts, 1.0)
+        q = ops.convert_to_tensor(self.class_means)
+        moved = sphere.normalize(self.momentum * q + (1.0 - self.momentum) * batch_mean)
+        self.class_means.assign(ops.where(counts > 0, moved, q))
+
+    def call(self, inputs, labels=None, training=None):
+        x = ops.cast(inputs, self.compute_dtype)
+        if training and labels is not None:
+            self._update_means(x, labels)
+        return sphere.pairwise_cosine(x, self.assigned_prototypes())
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.num_classes,)
+
+    # -- host side -----------------------------------------------------------------------------------
+
+    def set_assignment(self, assignment):
+        """Set sigma (class k -> prototype assignment[k]) after checking it is a permutation.
+
+        Raises:
+            ValueError: wrong length, indices out of [0, P), a prototype used twice.
+        """
+        from zoo.prototypes import check_assignment
+
+        if not self.built:
+            raise ValueError("PrototypeHead.set_assignment: build the layer (call it once) first.")
+        a = check_assignment(assignment, self.num_classes, self.num_prototypes)
+        self.assignment.assign(a.astype("int32"))
+
+    def class_prototype_scores(self):
+        """Host-side [C, P] numpy matrix q_k . p_j that the Hungarian step maximises."""
+        q = np.asarray(ops.convert_to_numpy(self.class_means), dtype=np.float64)
+        p = np.asarray(ops.convert_to_numpy(self.prototypes), dtype=np.float64)
+        return q @ p.T
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        path = config.get("prototypes")
+        if isinstance(path, str) and path.endswith(".npy") and not os.path.isfile(path):
+            _DEFERRED.add(path)
+            try:
+                return cls(**config)
+            finally:
+                _DEFERRED.discard(path)
+        return cls(**config)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            num_classes=self.num_classes, prototypes=self._prototypes_arg, num_prototypes=self.num_prototypes,
+            momentum=self.momentum, seed=self.seed, steps=self.steps, prototypes_sha256=self.prototypes_sha256,
+        )
+        return config

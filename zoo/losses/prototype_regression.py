@@ -1,0 +1,154 @@
+"""Prototype regression loss of DL2PA on the cosine scores of `zoo.layers.PrototypeHead`.
+
+Label format (stateless by design): `y_true` is either int class ids [B] (or [B, 1]), or, for mixup,
+the packed float [B, 3] rows (y_a, y_b, lam) written by `zoo.data.mixup`: the images were mixed as
+lam x + (1 - lam) x[perm], y_a = y, y_b = y[perm]. Everything the loss needs (the per-batch class
+counts of the long-tail weights, the mixup coefficient) is computed from `y_true` inside the call, so the
+Keras loss holds no state.
+"""
+
+import keras
+from keras import ops
+
+__all__ = ["PrototypeRegressionLoss"]
+
+#: The two forms of the loss.
+FORMS = ("balanced", "long_tail")
+
+
+def unpack_labels(y_true):
+    """(y_a int32 [B], y_b int32 [B], lam float32 [B]) from int labels [B] / [B, 1] or packed [B, 3].
+
+    Int labels give y_b = y_a and lam = 1 (no mixup). Float labels are rounded back to int.
+    """
+    y = ops.convert_to_tensor(y_true)
+    if len(y.shape) == 2 and y.shape[-1] == 3:
+        y_a, y_b, lam = y[:, 0], y[:, 1], ops.cast(y[:, 2], "float32")
+    else:
+        if len(y.shape) == 2 and y.shape[-1] == 1:
+            y = y[:, 0]
+        elif len(y.shape) != 1:
+            raise ValueError(f"y_true must be int labels [B] (or [B, 1]) or mixup-packed (y_a, y_b, lam) [B, 3]; "
+                             f"got shape {tuple(y.shape)}.")
+        y_a, y_b, lam = y, y, None
+    y_a, y_b = (ops.cast(ops.round(v) if "float" in str(v.dtype) else v, "int32") for v in (y_a, y_b))
+    if lam is None:
+        lam = ops.ones(ops.shape(y_a), dtype="float32")
+    return y_a, y_b, lam
+
+
+def long_tail_weights(count_labels, labels, num_classes):
+    """Per-sample weights E_y^2 = gamma / n_y for `labels`, with the class counts n_k and
+    gamma = B / #(classes present) taken from `count_labels` (one-hot sums over the batch).
+
+    E_k = sqrt(gamma / n_k) is the reference's per-batch target length (`produce_Ew`): each class present
+    in the batch gets the same total weight gamma, whatever its count.
+    """
+    valid = ops.cast(ops.logical_and(count_labels >= 0, count_labels < num_classes), "float32")[:, None]
+    onehot = ops.one_hot(ops.clip(count_labels, 0, num_classes - 1), num_classes, dtype="float32") * valid
+    counts = ops.sum(onehot, axis=0)  # [C]
+    present = ops.sum(ops.cast(counts > 0, "float32"))
+    batch = ops.cast(ops.shape(count_labels)[0], "float32")
+    gamma = batch / ops.maximum(present, 1.0)
+    return gamma / ops.maximum(ops.take(counts, ops.clip(labels, 0, num_classes - 1)), 1.0)
+
+
+def _pick(scores, labels, num_classes):
+    # Labels are clipped into range here (torch's one_hot raises on them); invalid ones become NaN below.
+    onehot = ops.one_hot(ops.clip(labels, 0, num_classes - 1), num_classes, dtype=scores.dtype)
+    return ops.sum(scores * onehot, axis=-1)
+
+
+def prototype_regression_loss(y_true, y_pred, form="balanced"):
+    """Per-sample DL2PA prototype regression loss on cosine scores.
+
+    With c_k = cos(f(x), p_{sigma(k)}) = y_pred[:, k] (the output of `zoo.layers.PrototypeHead`):
+
+        balanced:   l = (1 - c_y)^2                                            (pull to the prototype)
+        long_tail:  l = 1/2 * E_y^2 (1 - c_y)^2,  E_y^2 = gamma / n_y,  gamma = B / #(classes in batch)
+
+    and with mixup labels (y_a, y_b, lam): l = lam l(y_a) + (1 - lam) l(y_b).
+
+    The long-tail form is the reference's dot-regression loss 1/2 (<h, m> - ||m|| ||h||)^2 / ||h|| with
+    h = f / ||f|| and target m = E_y p_{sigma(y)} (||h||, ||m|| gradient-stopped): for unit h and unit
+    prototypes <h, m> = E_y c_y and ||m|| = E_y, so it equals 1/2 E_y^2 (c_y - 1)^2, value and gradient.
+    The class counts n_k come from the labels of the batch (y_a with mixup; y_b is a permutation of y_a).
+
+    Args:
+        y_true: int labels [B] / [B, 1], or mixup-packed (y_a, y_b, lam) [B, 3] (see `zoo.data.mixup`).
+        y_pred: cosine scores [B, C] in class order.
+        form: "balanced" or "long_tail".
+
+    Returns:
+        float32 [B]. Labels outside [0, C) give NaN (a bad label is visible, not silently ignored).
+    """
+    if form not in FORMS:
+        raise ValueError(f"`form` must be one of {FORMS}; got {form!r}.")
+    scores = ops.cast(ops.convert_to_tensor(y_pred), "float32")
+    if len(scores.shape) != 2 or scores.shape[-1] is None:
+        raise ValueError(f"y_pred must be cosine scores [B, C] with a known C; got shape {tuple(scores.shape)}.")
+    num_classes = int(scores.shape[-1])
+    y_a, y_b, lam = unpack_labels(y_true)
+    pull_a = ops.square(1.0 - _pick(scores, y_a, num_classes))
+    pull_b = ops.square(1.0 - _pick(scores, y_b, num_classes))
+    if form == "long_tail":
+        # Counts from y_a; y_b is a permutation of y_a within the batch, so its counts are the same.
+        pull_a = 0.5 * long_tail_weights(y_a, y_a, num_classes) * pull_a
+        pull_b = 0.5 * long_tail_weights(y_a, y_b, num_classes) * pull_b
+    loss = lam * pull_a + (1.0 - lam) * pull_b
+    valid = ops.logical_and(
+        ops.logical_and(y_a >= 0, y_a < num_classes), ops.logical_and(y_b >= 0, y_b < num_classes))
+    return ops.where(valid, loss, float("nan"))
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class PrototypeRegressionLoss(keras.losses.Loss):
+    """DL2PA's prototype regression loss, balanced or long-tail, on `PrototypeHead` cosine scores.
+
+        balanced:   L = mean_b (1 - cos(f(x_b), p_{sigma(y_b)}))^2
+        long_tail:  L = mean_b 1/2 (gamma / n_{y_b}) (1 - cos(f(x_b), p_{sigma(y_b)}))^2
+
+    gamma = B / #(classes present in the batch), n_k the batch count of class k; with mixup-packed
+    labels (y_a, y_b, lam) each sample's loss is lam l(y_a) + (1 - lam) l(y_b). See
+    `prototype_regression_loss` for the equivalence with the reference's dot-regression form.
+
+    Args:
+        form: "balanced" (default) or "long_tail".
+        reduction: Keras reduction; default "sum_over_batch_size" (a mean). The reference's balanced loss
+            is a *sum* over the batch: pass reduction="sum" (or scale the learning rate by B) to match its
+            step size with SGD. The reference's long-tail loss is a mean, as here.
+        name, dtype: as `keras.losses.Loss`.
+
+    Example:
+        >>> head = zoo.layers.PrototypeHead(10)
+        >>> model.compile(optimizer="sgd", loss=zoo.losses.PrototypeRegressionLoss(form="long_tail"))
+        >>> model.fit(zoo.data.mixup(train_ds, alpha=1.0, label_input=True), ...)   # packed labels
+
+    Reference:
+        Saadabadi et al., "Hyperspherical Classification with Dynamic Label-to-Prototype Assignment",
+        CVPR 2024, Eq. 6-7 (code: `utils/B_utils.BLoss`, `utils/LT_utils.LTloss`, `produce_Ew`); the
+        long-tail weighting and dot-regression come from Yang et al., NeurIPS 2022 (fixed ETF classifier).
+
+    Departures from the reference code:
+        - Mean over the batch by default for the balanced form (the reference sums); `reduction="sum"`
+          reproduces it.
+        - Computed from the head's cosine scores, so the loss is stateless and needs no access to the
+          features or prototypes: the balanced cosine uses the zoo's safe norm instead of the reference's
+          eps = 1e-9, and the long-tail form assumes unit features, i.e. no norm regulariser (the
+          reference's `reg_lam` is 0 in every config).
+        - A label outside [0, C) gives a NaN loss instead of an index error.
+    """
+
+    def __init__(self, form="balanced", reduction="sum_over_batch_size", name="prototype_regression", dtype=None):
+        if form not in FORMS:
+            raise ValueError(f"`form` must be one of {FORMS}; got {form!r}.")
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        self.form = form
+
+    def call(self, y_true, y_pred):
+        return prototype_regression_loss(y_true, y_pred, form=self.form)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(form=self.form)
+        return config
