@@ -37,6 +37,10 @@ def build_parser():
     p.add_argument("--scale", type=float, default=None, help="logit scale of cosine heads")
     p.add_argument("--head-opt", action="append", default=[], metavar="KEY=VALUE",
                    help="any other head option (repeatable), value parsed as a Python literal")
+    p.add_argument("--prototypes", default=None, help="prototype set of --head prototypes: uniform, etf or learned")
+    p.add_argument("--imbalance", type=float, default=None,
+                   help="train on a long-tailed subset (zoo.data.long_tail, smallest/largest class size, e.g. "
+                        "0.01) and report head/medium/tail test accuracy")
     p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--lr", type=float, default=1e-3)
@@ -68,7 +72,7 @@ def load_data(name, train_limit=None):
 
 def head_options(args):
     opts = common.parse_head_options(args.head_opt)
-    for key in ("c", "margin", "scale"):
+    for key in ("c", "margin", "scale", "prototypes"):
         value = getattr(args, key)
         if value is not None:
             opts[key] = value
@@ -113,6 +117,8 @@ def train(args):
     os.makedirs(out, exist_ok=True)
 
     (xtr, ytr), (xte, yte) = load_data(args.dataset, args.train_limit)
+    if args.imbalance is not None:
+        xtr, ytr = zoo.data.long_tail((xtr, ytr), imbalance=args.imbalance, seed=args.seed)
     num_classes = int(max(ytr.max(), yte.max()) + 1)
     scaled = xtr.astype("float32") / 255.0
     normalize = (float(scaled.mean()), float(scaled.std()))
@@ -138,6 +144,13 @@ def train(args):
     # The tf.data pipeline already reshuffles every epoch; shuffle=False only silences keras.
     history = model.fit(train_ds, epochs=args.epochs, callbacks=callbacks, verbose=args.verbose, shuffle=False)
     test_loss, test_acc = model.evaluate(test_ds, verbose=0, return_dict=False)[:2]
+    long_tail = None
+    if args.imbalance is not None:
+        import zoo.metrics
+
+        long_tail = zoo.metrics.long_tail_accuracy(yte, model.predict(test_ds, verbose=0))
+        print(f"[classification] long-tail (imbalance {args.imbalance}): head {long_tail['head_accuracy']:.4f}, "
+              f"medium {long_tail['medium_accuracy']:.4f}, tail {long_tail['tail_accuracy']:.4f}")
 
     model_path = os.path.join(out, "model.keras")
     model.save(model_path)
@@ -167,6 +180,8 @@ def train(args):
         "median_epoch_seconds": float(np.median(timer.times)) if timer.times else None,
         "model_path": model_path,
         "plot_path": plot_path,
+        "imbalance": args.imbalance,
+        "long_tail": long_tail,
     }
     common.write_summary(out, summary)
     print(f"[classification] test accuracy {test_acc:.4f} (loss {test_loss:.4f}); "
