@@ -29,6 +29,7 @@ MAIN_ROWS = [
     ("SphereFace2", "sphereface2", []),
     ("softmax + center", "center", []),
     ("DistArc", "distarc", []),
+    ("DistArc, released-code form (CE + λδ_y, s = 2)", "distarc", ["form='code'", "scale=2.0"]),
 ]
 ABLATION_ROWS = [
     ("cos θ", "distarc", ["lam=0", "use_cos_phi=False"]),
@@ -92,7 +93,8 @@ def run_grid(args, rows, results_path, done):
             key = run_key(head, opts, dim)
             if key in done:
                 continue
-            out = os.path.join(args.out, f"{head}{'-' + '-'.join(opts) if opts else ''}-d{dim}".replace("=", ""))
+            tag = "".join(ch for ch in "-".join(opts) if ch.isalnum() or ch in "-_.")
+            out = os.path.join(args.out, f"{head}{'-' + tag if tag else ''}-d{dim}")
             argv = ["--head", head, "--embedding-dim", str(dim), "--epochs", str(args.epochs),
                     "--batch-size", str(args.batch_size), "--lr", str(args.lr), "--optimizer", args.optimizer,
                     "--backbone", args.backbone, "--dataset", args.dataset, "--seed", str(args.seed),
