@@ -1,0 +1,120 @@
+"""ExponentialTripletLoss against a float64 numpy reference (mean inside the log and per-triplet, center
+term, c_n >= 1), zero-distance / single-class gradients, a digits training smoke, bad input, serialization."""
+
+import numpy as np
+import pytest
+
+from tests.helpers import assert_all_finite, roundtrip_object, to_numpy, value_and_grad
+from tests.losses.test_triplet import brute_hardest, ref_dist
+from zoo.losses import ExponentialTripletLoss
+from zoo.losses.exponential_triplet import exponential_triplet_loss
+
+
+def ref_exp(x, y, k, overlap, kind="euclidean", scale=1.0, center=0.0, inside=True, stride=1):
+    d = ref_dist(x, kind) / (2.0 if kind == "cosine" else 2.0 * scale)
+    pairs = brute_hardest(d, y, stride)
+    p = np.array([d[a, i] for a, (i, _) in enumerate(pairs) if i is not None])
+    q = np.array([d[a, j] for a, (_, j) in enumerate(pairs) if j is not None])
+    cn = overlap / k
+
+    def term(excess, bound):
+        if bound <= 0 or len(excess) == 0:
+            return 0.0
+        if inside:
+            return -np.log(max(1 - excess.mean() / bound, 1e-7))
+        return np.mean(-np.log(np.maximum(1 - excess / bound, 1e-7)))
+
+    out = term(np.maximum(p - cn, 0), 1 - cn) + term(np.maximum(0.5 - q, 0), 0.5)
+    return out + center * term(np.maximum(p - cn / 2, 0), 1 - cn / 2)
+
+
+def batch(b=12, dim=5, k=4, seed=0, radius=0.45):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(b, dim))
+    x = radius * x / np.linalg.norm(x, axis=1, keepdims=True) * rng.uniform(0.2, 1.0, size=(b, 1))
+    return x.astype(np.float32), rng.integers(0, k, size=b)
+
+
+@pytest.mark.parametrize("kind,inside,center,overlap", [
+    ("euclidean", True, 0.0, 1.2), ("euclidean", False, 1.0, 2.0), ("cosine", True, 1.0, 0.0),
+    ("cosine", False, 0.5, 1.2), ("euclidean", True, 1.0, 40.0)])
+def test_matches_numpy_reference(kind, inside, center, overlap):
+    for seed in (0, 1):
+        x, y = batch(seed=seed)
+        loss = ExponentialTripletLoss(10, overlap, kind, embedding_scale=0.5, center_weight=center,
+                                      mean_inside_log=inside, anchor_stride=1 + seed)
+        ref = ref_exp(x, y, 10, overlap, kind, 0.5, center, inside, 1 + seed)
+        assert float(to_numpy(loss(y, x))) == pytest.approx(ref, rel=2e-5, abs=2e-6)
+
+
+def test_log_argument_is_clamped_at_log_eps():
+    # All points far apart (p >> c_n): the reference's ε = 1e-20 would give log(0) = -inf.
+    x = np.array([[1, 0], [-1, 0], [0, 1], [0, -1]], np.float32)
+    y = np.array([0, 0, 1, 1])
+    v, (g,) = value_and_grad(lambda e: exponential_triplet_loss(y, e, 10, overlap_coef=0.0), x)
+    assert_all_finite(v, g)
+    assert float(v) == pytest.approx(-np.log(1e-7), rel=1e-5)
+
+
+def test_finite_gradients_identical_embeddings_and_single_class():
+    x = np.full((6, 3), 0.3, np.float32)
+    y = np.array([0, 0, 1, 1, 2, 2])
+    for kind in ("euclidean", "cosine"):
+        v, (g,) = value_and_grad(lambda e: exponential_triplet_loss(y, e, 3, distance=kind, center_weight=1.0), x)
+        assert_all_finite(v, g)
+        assert float(v) == pytest.approx(-np.log(1e-7), rel=1e-5)   # q = 0: the negative term saturates
+    v, (g,) = value_and_grad(lambda e: exponential_triplet_loss(np.zeros(6, int), e, 3, center_weight=1.0),
+                             batch(6)[0])
+    assert_all_finite(v, g)
+    assert float(v) >= 0.0
+
+
+def test_no_positive_pair_is_a_documented_zero_of_the_positive_terms():
+    x, _ = batch(b=4)
+    y = np.arange(4)
+    got = float(to_numpy(exponential_triplet_loss(y, x, 10, center_weight=1.0)))
+    assert got == pytest.approx(ref_exp(x, y, 10, 1.2, center=1.0), rel=1e-5)
+
+
+def test_training_smoke_on_digits_loss_falls():
+    import keras
+
+    import zoo.data
+    import zoo.layers
+
+    (xtr, ytr), _ = zoo.data.digits()
+    x = (xtr[:480].reshape(480, -1) / 255.0).astype(np.float32)
+    order = np.argsort(ytr[:480], kind="stable")
+    # PK-like layout: 8 classes x 4 samples per batch of 32
+    x, y = x[order], ytr[:480][order]
+    idx = np.concatenate([np.where(y == c)[0][:40] for c in range(8)]).reshape(8, 10, 4)
+    idx = idx.transpose(1, 0, 2).reshape(-1)
+    x, y = x[idx], y[idx]
+    model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(16), zoo.layers.EmbeddingSpace("l2")])
+    loss = ExponentialTripletLoss(10, center_weight=1.0)
+    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss=loss)
+    before = float(model.evaluate(x, y, batch_size=32, verbose=0))
+    model.fit(x, y, batch_size=32, epochs=6, shuffle=False, verbose=0)
+    after = float(model.evaluate(x, y, batch_size=32, verbose=0))
+    assert np.isfinite(after) and after < 0.8 * before, (before, after)
+
+
+def test_bad_input():
+    x, y = batch()
+    loss = ExponentialTripletLoss(10)
+    with pytest.raises(ValueError, match="y_true"):
+        loss(np.stack([y, y], 1), x)
+    with pytest.raises(ValueError, match="num_classes"):
+        ExponentialTripletLoss(1)
+    with pytest.raises(ValueError, match="overlap_coef"):
+        ExponentialTripletLoss(10, overlap_coef=-1)
+    with pytest.raises(ValueError, match="max_distance"):
+        ExponentialTripletLoss(10, distance="poincare")
+
+
+def test_serialization():
+    loss = ExponentialTripletLoss(7, overlap_coef=2.0, distance="poincare", max_distance=8.0, pos_weight=0.5,
+                                  neg_weight=2.0, center_weight=1.0, mean_inside_log=False, anchor_stride=3)
+    copy = roundtrip_object(loss)
+    assert copy.get_config() == loss.get_config()
+    assert copy.c_n == pytest.approx(2.0 / 7)

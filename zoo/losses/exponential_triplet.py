@@ -1,0 +1,161 @@
+"""Exponential triplet loss (Urtans et al., ICCDA 2020): L_exp + C_center·L_center on embeddings.
+
+The pure function `exponential_triplet_loss` does the work; `ExponentialTripletLoss` is the thin
+Keras wrapper. The class term (C_class·L_class) is a classification head on the embedding, i.e. a
+second model output with its own cross-entropy (see recipes/metric_learning.py).
+"""
+
+import keras
+from keras import ops
+
+from zoo.geometry import numerics as nx
+from zoo.losses.arcface import base_config, check_range
+from zoo.losses.triplet import (
+    batch_labels, distance_config, hardest, masked_mean, pair_masks, pairwise, resolve_geometry,
+)
+
+__all__ = ["ExponentialTripletLoss"]
+
+
+def _max_distance(geometry, max_distance, embedding_scale):
+    if max_distance is not None:
+        return float(max_distance)
+    cfg = geometry.get_config()
+    if cfg["name"] == "sphere" and cfg.get("distance") == "cosine":
+        return 2.0
+    if cfg["name"] == "euclidean" and not cfg.get("squared"):
+        return 2.0 * float(embedding_scale)
+    raise ValueError("ExponentialTripletLoss: pass `max_distance` for this geometry "
+                     f"({cfg}); it is inferred only for 'cosine' (2) and 'euclidean' (2·embedding_scale).")
+
+
+def _neg_log_term(excess, bound, mask, mean_inside_log):
+    """-log(1 - mean(excess)/bound), the log argument clamped at LOG_EPS; per-sample with the mean
+    outside the log when `mean_inside_log` is False. `bound` <= 0 makes the term exactly 0."""
+    if bound <= 0.0:
+        return ops.zeros((), "float32")
+    if mean_inside_log:
+        return -ops.log(ops.maximum(1.0 - masked_mean(excess, mask) / bound, nx.LOG_EPS))
+    return masked_mean(-ops.log(ops.maximum(1.0 - excess / bound, nx.LOG_EPS)), mask)
+
+
+def exponential_triplet_loss(y_true, y_pred, num_classes, overlap_coef=1.2, distance="euclidean",
+                             embedding_scale=1.0, max_distance=None, pos_weight=1.0, neg_weight=1.0,
+                             center_weight=0.0, mean_inside_log=True, anchor_stride=1):
+    """L_exp (+ C_center·L_center) of one batch, a scalar.
+
+        p_a = max_{p} d(a,p) / D,   q_a = min_{n} d(a,n) / D,   c_n = overlap_coef / K
+        L_pos    = -log(1 - mean_a max(p_a - c_n, 0) / (1 - c_n))
+        L_neg    = -log(1 - mean_a max(0.5 - q_a, 0) / 0.5)
+        L_center = -log(1 - mean_a max(p_a - c_n/2, 0) / (1 - c_n/2))
+        L = w_p·L_pos + w_n·L_neg + C_center·L_center
+
+    Args: see `ExponentialTripletLoss`.
+    """
+    labels = batch_labels(y_true, y_pred, "ExponentialTripletLoss")
+    geometry = resolve_geometry(distance)
+    big_d = _max_distance(geometry, max_distance, embedding_scale)
+    c_n = float(overlap_coef) / int(num_classes)
+    dist = pairwise(y_pred, geometry) / big_d
+    pos, neg = pair_masks(labels, anchor_stride)
+    p, q, has_p, has_n = hardest(dist, pos, neg)
+    loss = pos_weight * _neg_log_term(ops.relu(p - c_n), 1.0 - c_n, has_p, mean_inside_log)
+    loss = loss + neg_weight * _neg_log_term(ops.relu(0.5 - q), 0.5, has_n, mean_inside_log)
+    if center_weight:
+        loss = loss + center_weight * _neg_log_term(ops.relu(p - 0.5 * c_n), 1.0 - 0.5 * c_n, has_p,
+                                                    mean_inside_log)
+    return loss
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class ExponentialTripletLoss(keras.losses.Loss):
+    """Exponential triplet loss L_exp with its center term (y_true = int labels [B], y_pred = embeddings).
+
+    With d the distance of the chosen geometry normalised by its maximum D (p = d_ap/D, q = d_an/D,
+    hardest positive and hardest negative of every anchor, mined with masks on the B×B distance
+    matrix) and the overlap margin c_n = overlap_coef / K:
+
+        L_pos    = -log(1 - mean_a max(p_a - c_n, 0) / (1 - c_n))       (target p <= c_n)
+        L_neg    = -log(1 - mean_a max(0.5 - q_a, 0) / 0.5)             (target q >= 1/2)
+        L_center = -log(1 - mean_a max(p_a - c_n/2, 0) / (1 - c_n/2))   (exp13's center term)
+        L = w_p·L_pos + w_n·L_neg + C_center·L_center
+
+    The full objective of the paper adds C_class·L_class, a softmax head on the embedding: make the
+    model two-output (embedding, logits) and give the logits `SparseCategoricalCrossentropy(
+    from_logits=True)` with loss weight C_class/K (the reference averages CE over B×K).
+
+    Args:
+        num_classes: K, the number of training classes (sets c_n).
+        overlap_coef: c_n·K (default 1.2, the reference default). c_n >= 1 switches L_pos off (exactly 0),
+            as in the reference's grid with overlap 40/80 and K = 10; c_n = 0 asks for p = 0.
+        distance: "euclidean" (default; unsquared, D = 2·embedding_scale), "cosine" (1 - cos, D = 2),
+            or any `zoo.geometry` name / object / config (then pass `max_distance`).
+        embedding_scale: c_s of the embedding space (sets D for "euclidean").
+        max_distance: D, overriding the inferred value.
+        pos_weight, neg_weight: w_p, w_n (default 1).
+        center_weight: C_center >= 0 (default 0; the reference default is 1).
+        mean_inside_log: True (default) = the code's batch mean inside the log; False = the poster's
+            per-triplet form, mean over anchors of -log(...).
+        anchor_stride: only every s-th sample is an anchor (the reference: s = P, one anchor per group).
+        reduction, name, dtype: as `keras.losses.Loss`.
+
+    A term with no valid anchor (no positive pair in the batch, or a single class and so no negative)
+    is a documented 0 with zero gradient.
+
+    Example:
+        >>> loss = zoo.losses.ExponentialTripletLoss(num_classes=10, overlap_coef=1.2, center_weight=1.0)
+        >>> model.compile(optimizer="adam", loss=loss)   # model outputs zoo.layers.EmbeddingSpace embeddings
+
+    Reference:
+        Urtans, Nikitenko, Tuzovs, "Exponential Triplet Loss", ICCDA 2020; code
+        evaldsurtans/exponential-triplet-loss (loss ``exp13``).
+
+    Departures from the reference code:
+        The reference adds ε = 1e-20 to the log argument, which vanishes next to 1 in float32 (log(0) =
+        -inf when a batch mean reaches its bound); here the argument is clamped at
+        `zoo.geometry.numerics.LOG_EPS` = 1e-7. Distances are unsquared, as the code (its `euclidean_2`
+        option only squared D, a bug not reproduced). With c_n >= 1 the reference computes 0/(1 - c_n)
+        (NaN at exactly c_n = 1); here the term is 0. The reference's optional sample filters
+        (`filter_samples`) are not implemented.
+    """
+
+    def __init__(self, num_classes, overlap_coef=1.2, distance="euclidean", embedding_scale=1.0,
+                 max_distance=None, pos_weight=1.0, neg_weight=1.0, center_weight=0.0, mean_inside_log=True,
+                 anchor_stride=1, reduction="sum_over_batch_size", name="exponential_triplet_loss", dtype=None):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        owner = "ExponentialTripletLoss"
+        if isinstance(num_classes, bool) or not hasattr(num_classes, "__index__") or int(num_classes) < 2:
+            raise ValueError(f"{owner}: `num_classes` must be an integer >= 2; got {num_classes!r}.")
+        self.num_classes = int(num_classes)
+        inf = float("inf")
+        self.overlap_coef = check_range(overlap_coef, "overlap_coef", owner, 0.0, inf, hi_text="∞")
+        geometry = resolve_geometry(distance)
+        self.distance = distance_config(distance)
+        self.embedding_scale = check_range(embedding_scale, "embedding_scale", owner, 1e-12, inf, hi_text="∞")
+        self.max_distance = None if max_distance is None else check_range(max_distance, "max_distance", owner,
+                                                                          1e-12, inf, hi_text="∞")
+        _max_distance(geometry, self.max_distance, self.embedding_scale)
+        self.pos_weight = check_range(pos_weight, "pos_weight", owner, 0.0, inf, hi_text="∞")
+        self.neg_weight = check_range(neg_weight, "neg_weight", owner, 0.0, inf, hi_text="∞")
+        self.center_weight = check_range(center_weight, "center_weight", owner, 0.0, inf, hi_text="∞")
+        self.mean_inside_log = bool(mean_inside_log)
+        if int(anchor_stride) < 1:
+            raise ValueError(f"{owner}: `anchor_stride` must be an int >= 1; got {anchor_stride!r}.")
+        self.anchor_stride = int(anchor_stride)
+
+    @property
+    def c_n(self):
+        return self.overlap_coef / self.num_classes
+
+    def call(self, y_true, y_pred):
+        return exponential_triplet_loss(
+            y_true, y_pred, self.num_classes, self.overlap_coef, self.distance, self.embedding_scale,
+            self.max_distance, self.pos_weight, self.neg_weight, self.center_weight, self.mean_inside_log,
+            self.anchor_stride)
+
+    def get_config(self):
+        return {**base_config(self), "num_classes": self.num_classes, "overlap_coef": self.overlap_coef,
+                "distance": self.distance, "embedding_scale": self.embedding_scale,
+                "max_distance": self.max_distance, "pos_weight": self.pos_weight, "neg_weight": self.neg_weight,
+                "center_weight": self.center_weight, "mean_inside_log": self.mean_inside_log,
+                "anchor_stride": self.anchor_stride}
