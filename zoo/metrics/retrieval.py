@@ -1,0 +1,209 @@
+"""Retrieval metrics on embeddings, host-side numpy, computed in chunks of queries (bounded memory).
+
+recall@k, precision@k, MAP@R, mAP and nearest-centroid accuracy (train centroids, or the
+exponential-triplet reference's transductive test centroids) for any geometry of `zoo.geometry`.
+Distances come from `zoo.geometry.get(name).pairwise_distance` on chunks of at most `max_elements`
+query × gallery entries, so a 10,000 × 60,000 evaluation never holds the full distance matrix.
+
+Reference:
+    Musgrave, Belongie, Lim, "A Metric Learning Reality Check", ECCV 2020 (MAP@R);
+    Urtans et al., "Exponential Triplet Loss", ICCDA 2020 (centroid accuracy, seeds-spec §3.6).
+"""
+
+import keras
+import numpy as np
+
+import zoo.geometry
+
+__all__ = ["retrieval_metrics", "recall_at_k", "class_centroids", "nearest_centroid_accuracy"]
+
+#: Default chunk budget: query rows × gallery size per distance block (2^23 float32 = 32 MB per block;
+#: the closed-form distance holds a few such blocks at once).
+MAX_ELEMENTS = 2 ** 23
+
+
+def _geometry(geometry):
+    if isinstance(geometry, str) and geometry.lower() in ("cos", "cosine"):
+        return zoo.geometry.get("sphere", distance="cosine")
+    return zoo.geometry.get(geometry)
+
+
+def _embeddings(x, name):
+    x = np.asarray(keras.ops.convert_to_numpy(x) if not isinstance(x, np.ndarray) else x, dtype=np.float32)
+    if x.ndim != 2 or x.shape[0] == 0:
+        raise ValueError(f"`{name}` must be embeddings of shape [N, d] with N >= 1; got shape {x.shape}.")
+    if not np.all(np.isfinite(x)):
+        raise ValueError(f"`{name}` has {int((~np.isfinite(x)).sum())} non-finite values (NaN/inf embeddings).")
+    return x
+
+
+def _labels(y, n, name):
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim != 1 or len(y) != n or not np.issubdtype(y.dtype, np.integer):
+        raise ValueError(f"`{name}` must be integer labels of shape [{n}]; got {y.dtype} shape {y.shape}.")
+    return y
+
+
+def _distance_blocks(query, gallery, geometry, exclude_self, max_elements):
+    """Yield (start, [rows, N_gallery] float32 distances) for consecutive query blocks."""
+    geo = _geometry(geometry)
+    g = keras.ops.convert_to_tensor(gallery)
+    rows = max(1, int(max_elements) // len(gallery))
+    for start in range(0, len(query), rows):
+        q = query[start:start + rows]
+        d = np.array(keras.ops.convert_to_numpy(geo.pairwise_distance(keras.ops.convert_to_tensor(q), g)),
+                     dtype=np.float32)
+        if exclude_self:
+            i = np.arange(len(q))
+            d[i, start + i] = np.inf
+        yield start, d
+
+
+def _sorted_top(d, k):
+    """Indices of the k smallest entries of every row, in increasing distance."""
+    k = min(k, d.shape[1])
+    if k < d.shape[1]:
+        top = np.argpartition(d, k - 1, axis=1)[:, :k]
+    else:
+        top = np.broadcast_to(np.arange(d.shape[1]), d.shape).copy()
+    order = np.argsort(np.take_along_axis(d, top, 1), axis=1, kind="stable")
+    return np.take_along_axis(top, order, 1)
+
+
+def retrieval_metrics(query, query_labels, gallery=None, gallery_labels=None, ks=(1,), geometry="euclidean",
+                      map_at_r=True, mean_ap=False, max_elements=MAX_ELEMENTS):
+    """recall@k, precision@k (every k in `ks`), MAP@R and mAP of `query` against `gallery`.
+
+        recall@k    = mean_q [any of the k nearest gallery items has q's label]
+        precision@k = mean_q (#same-label among the k nearest) / k
+        MAP@R       = mean_q (1/R_q) Σ_{i<=R_q} P_q(i)·rel_q(i),  R_q = #same-label gallery items
+        mAP         = mean_q (1/R_q) Σ_{i: rel_q(i)} P_q(i)  over the whole ranking
+
+    Args:
+        query, query_labels: [Nq, d] embeddings (numpy or tensors) and int labels [Nq].
+        gallery, gallery_labels: [Ng, d] and [Ng]; None = leave-one-out retrieval inside `query`
+            (each query's own entry is excluded).
+        ks: the k values (each >= 1).
+        geometry: "euclidean", "cosine", "sphere", "poincare", or a `zoo.geometry` geometry/config.
+        map_at_r: compute MAP@R (sorts the top R_max of every row).
+        mean_ap: compute mAP (sorts whole rows: Nq·Ng·log Ng work).
+        max_elements: largest query × gallery distance block held at once.
+
+    Returns:
+        dict with "recall@k", "precision@k" for each k, "map@r", "map" (as requested), and
+        "num_queries". Queries with no same-label gallery item count as misses in recall/precision
+        and are left out of MAP@R / mAP.
+
+    Example:
+        >>> zoo.metrics.retrieval_metrics(test_emb, y_test, train_emb, y_train, ks=(1, 5))["recall@1"]
+    """
+    query = _embeddings(query, "query")
+    query_labels = _labels(query_labels, len(query), "query_labels")
+    exclude_self = gallery is None
+    if exclude_self:
+        gallery, gallery_labels = query, query_labels
+    else:
+        if gallery_labels is None:
+            raise ValueError("`gallery_labels` is required with `gallery`.")
+        gallery = _embeddings(gallery, "gallery")
+        gallery_labels = _labels(gallery_labels, len(gallery), "gallery_labels")
+    if gallery.shape[1] != query.shape[1]:
+        raise ValueError(f"query has dim {query.shape[1]} but gallery has dim {gallery.shape[1]}.")
+    ks = tuple(int(k) for k in np.atleast_1d(ks))
+    if not ks or min(ks) < 1:
+        raise ValueError(f"`ks` must be integers >= 1; got {ks!r}.")
+    classes, counts = np.unique(gallery_labels, return_counts=True)
+    count_of = dict(zip(classes.tolist(), counts.tolist()))
+    rel_count = np.array([count_of.get(c, 0) for c in query_labels.tolist()]) - int(exclude_self)
+    kmax = max(ks)
+    hits = {k: 0.0 for k in ks}
+    prec = {k: 0.0 for k in ks}
+    map_r, ap_sum, n_valid = 0.0, 0.0, int((rel_count > 0).sum())
+    for start, d in _distance_blocks(query, gallery, geometry, exclude_self, max_elements):
+        ql = query_labels[start:start + len(d)]
+        r = rel_count[start:start + len(d)]
+        match = gallery_labels[_sorted_top(d, kmax)] == ql[:, None]
+        for k in ks:
+            hits[k] += match[:, :k].any(1).sum()
+            prec[k] += match[:, :k].sum(1).sum() / k
+        if map_at_r and r.max() > 0:
+            rmax = int(r.max())
+            rel = (gallery_labels[_sorted_top(d, rmax)] == ql[:, None]) & (np.arange(rmax) < r[:, None])
+            p_i = np.cumsum(rel, 1) / np.arange(1, rmax + 1)
+            ok = r > 0
+            map_r += float(((p_i * rel).sum(1)[ok] / r[ok]).sum())
+        if mean_ap:
+            rel = gallery_labels[np.argsort(d, axis=1, kind="stable")] == ql[:, None]
+            if exclude_self:
+                rel[:, -1] = False        # the query itself, at distance inf, sorts last
+            p_i = np.cumsum(rel, 1) / np.arange(1, rel.shape[1] + 1)
+            ok = r > 0
+            ap_sum += float(((p_i * rel).sum(1)[ok] / r[ok]).sum())
+    n = len(query)
+    out = {"num_queries": n}
+    for k in ks:
+        out[f"recall@{k}"] = float(hits[k] / n)
+        out[f"precision@{k}"] = float(prec[k] / n)
+    if map_at_r:
+        out["map@r"] = map_r / max(n_valid, 1)
+    if mean_ap:
+        out["map"] = ap_sum / max(n_valid, 1)
+    return out
+
+
+def recall_at_k(query, query_labels, gallery=None, gallery_labels=None, k=1, geometry="euclidean",
+                max_elements=MAX_ELEMENTS):
+    """recall@k alone (see `retrieval_metrics`).
+
+    Example:
+        >>> zoo.metrics.recall_at_k(test_emb, y_test, train_emb, y_train, k=1)
+    """
+    return retrieval_metrics(query, query_labels, gallery, gallery_labels, ks=(k,), geometry=geometry,
+                             map_at_r=False, max_elements=max_elements)[f"recall@{int(k)}"]
+
+
+def class_centroids(embeddings, labels, geometry="euclidean"):
+    """(classes, [C, d] centroids): the geometry's mean of each class (Euclidean mean, normalised mean
+    on the sphere, Einstein midpoint in the Poincaré ball).
+
+    Example:
+        >>> classes, centroids = zoo.metrics.class_centroids(train_emb, y_train, "cosine")
+    """
+    x = _embeddings(embeddings, "embeddings")
+    y = _labels(labels, len(x), "labels")
+    geo = _geometry(geometry)
+    classes = np.unique(y)
+    cents = [np.asarray(keras.ops.convert_to_numpy(geo.mean(keras.ops.convert_to_tensor(x[y == c]))))
+             for c in classes]
+    return classes, np.stack(cents).astype(np.float32)
+
+
+def nearest_centroid_accuracy(embeddings, labels, train_embeddings=None, train_labels=None,
+                              geometry="euclidean", max_elements=MAX_ELEMENTS):
+    """Accuracy of assigning each embedding to the class of its nearest class centroid.
+
+    Args:
+        embeddings, labels: the evaluated split ([N, d], [N]).
+        train_embeddings, train_labels: where the centroids come from. None = the reference's
+            *transductive* protocol: centroids from the evaluated split's own embeddings and labels
+            (test labels leak into the classifier; report it only for comparability).
+        geometry: as `retrieval_metrics`.
+
+    Example:
+        >>> zoo.metrics.nearest_centroid_accuracy(test_emb, y_test, train_emb, y_train)   # clean
+        >>> zoo.metrics.nearest_centroid_accuracy(test_emb, y_test)                       # reference's
+    """
+    x = _embeddings(embeddings, "embeddings")
+    y = _labels(labels, len(x), "labels")
+    if train_embeddings is None:
+        classes, cents = class_centroids(x, y, geometry)
+    else:
+        if train_labels is None:
+            raise ValueError("`train_labels` is required with `train_embeddings`.")
+        classes, cents = class_centroids(train_embeddings, train_labels, geometry)
+    correct = 0
+    for start, d in _distance_blocks(x, cents, geometry, False, max_elements):
+        correct += int((classes[np.argmin(d, axis=1)] == y[start:start + len(d)]).sum())
+    return correct / len(x)
