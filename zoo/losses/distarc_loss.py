@@ -88,6 +88,12 @@ class DistArcLoss(keras.losses.Loss):
     Ablation rows of the poster: cos θ only (`lam=0, use_cos_phi=False`), + cos φ (`lam=0`),
     + δ (`use_cos_phi=False`), + both (default).
 
+    Behaviour worth knowing: softmax cross-entropy only sees logit differences, so in the paper form
+    λδ_y acts relative to the other classes' λδ_j. Moving x radially outward along ŵ_y raises
+    δ_j - δ_y by 2(r_y - r_j·cos α_j) per unit, which is positive for the outermost class, so that
+    class drifts beyond its sphere (prediction stays correct: its proxy is still the nearest). The
+    code form's extra +λδ_y is an absolute pull onto the proxy and keeps points on their spheres.
+
     Args:
         scale: s > 0 on the angular terms. Default 1 (the paper's formula has no scale; the released
             objects script uses 2).
