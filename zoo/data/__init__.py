@@ -50,4 +50,7 @@ from zoo.data.mixup import mixup, pack_mixup_labels  # noqa: E402
 
 __all__ += ["long_tail", "long_tail_counts", "long_tail_splits", "LONG_TAIL_SPLITS", "mixup", "pack_mixup_labels"]
 # --- PK batches (issue 6) ---
+from zoo.data.pk import pk_batches, pk_plan  # noqa: E402
+
+__all__ += ["pk_batches", "pk_plan"]
 # --- episodes (issue 7) ---

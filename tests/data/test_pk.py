@@ -1,0 +1,63 @@
+"""PK batches: layout (P groups of K same-class samples, P distinct classes), no repeats inside an epoch,
+reshuffled every epoch, `model.fit` on the current backend, bad input."""
+
+import keras
+import numpy as np
+import pytest
+
+import zoo.data
+import zoo.losses
+
+
+def labels(n_per=7, classes=5):
+    return np.repeat(np.arange(classes), n_per)
+
+
+def epoch(ds):
+    return [(np.asarray(x), np.asarray(y)) for x, y in ds.as_numpy_iterator()]
+
+
+def test_layout_no_repeats_and_reshuffled_every_epoch():
+    y = labels()
+    x = np.arange(len(y), dtype=np.uint8)[:, None, None].repeat(2, 1).repeat(2, 2)  # pixel = index
+    ds = zoo.data.pk_batches(x, y, p=3, k=2, seed=1)
+    seen = []
+    for _ in range(2):
+        batches = epoch(ds)
+        assert len(batches) == 5   # 5 classes x 3 groups of 2 = 15 groups -> 5 batches of 3
+        idx = np.concatenate([np.rint(b[0][:, 0, 0, 0] * 255).astype(int) for b in batches])
+        assert len(set(idx)) == len(idx)                       # no sample twice in an epoch
+        for bx, by in batches:
+            assert bx.shape == (6, 2, 2, 1) and bx.dtype == np.float32
+            groups = by.reshape(3, 2)
+            assert (groups == groups[:, :1]).all()              # K consecutive same-class samples
+            assert len(set(groups[:, 0])) == 3                  # P distinct classes
+            np.testing.assert_array_equal(y[np.rint(bx[:, 0, 0, 0] * 255).astype(int)], by)
+        seen.append(idx)
+    assert not np.array_equal(seen[0], seen[1])
+
+
+def test_fit_on_pk_batches():
+    (xtr, ytr), _ = zoo.data.digits()
+    ds = zoo.data.pk_batches(xtr[:300], ytr[:300], p=4, k=3, normalize=zoo.data.DIGITS_MEAN_STD)
+    model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten(), keras.layers.Dense(8)])
+
+
+    model.compile(optimizer="adam", loss=zoo.losses.TripletLoss(margin=0.5))
+    hist = model.fit(ds, epochs=2, shuffle=False, verbose=0)
+    assert all(np.isfinite(hist.history["loss"]))
+
+
+def test_bad_input():
+    y = labels()
+    x = np.zeros((len(y), 2, 2), np.uint8)
+    with pytest.raises(ValueError, match="`k` must be an integer >= 2"):
+        zoo.data.pk_batches(x, y, p=2, k=1)
+    with pytest.raises(ValueError, match="`p`"):
+        zoo.data.pk_batches(x, y, p=0, k=2)
+    with pytest.raises(ValueError, match="only 5 classes"):
+        zoo.data.pk_batches(x, y, p=6, k=2)
+    with pytest.raises(ValueError, match="y must be integer"):
+        zoo.data.pk_batches(x, np.eye(5)[y], p=2, k=2)
+    with pytest.raises(ValueError, match="labels"):
+        zoo.data.pk_batches(x, y[:-1], p=2, k=2)

@@ -1,0 +1,116 @@
+"""`pk_batches`: P classes × K samples per batch as a `tf.data.Dataset` for metric learning.
+
+Every batch holds P groups of K consecutive same-class samples (the exponential-triplet reference's
+groups of 3 same-class samples are K = 3; its anchors are then every K-th sample). Every epoch each
+class's samples are reshuffled and cut into groups of K (a remainder < K is left out of that epoch),
+and batches draw P distinct classes at random, weighted by their remaining groups, until fewer than P
+classes have groups left. The index plan is made on the host (numpy, seeded) by a generator that
+tf.data calls again at every epoch, so `model.fit(ds, epochs=n, shuffle=False)` sees a new plan each
+epoch on the TensorFlow, JAX and PyTorch backends. TensorFlow is imported lazily.
+"""
+
+import numbers
+
+import numpy as np
+
+__all__ = ["pk_batches", "pk_plan"]
+
+
+def _check_int(value, name, lo):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < lo:
+        raise ValueError(f"pk_batches: `{name}` must be an integer >= {lo}; got {value!r}.")
+    return int(value)
+
+
+def pk_plan(y, p, k, rng):
+    """One epoch of PK batches: a list of int arrays of P·K indices into `y` (numpy, no TensorFlow).
+
+    Args:
+        y: int labels [N].
+        p, k: classes per batch and samples per class.
+        rng: `np.random.Generator`.
+    """
+    groups = {}
+    for c in np.unique(y):
+        idx = rng.permutation(np.flatnonzero(y == c))
+        n = len(idx) // k
+        if n:
+            groups[int(c)] = list(idx[: n * k].reshape(n, k))
+    batches = []
+    while True:
+        alive = [c for c, g in groups.items() if g]
+        if len(alive) < p:
+            return batches
+        w = np.array([len(groups[c]) for c in alive], float)
+        chosen = rng.choice(len(alive), size=p, replace=False, p=w / w.sum())
+        batches.append(np.concatenate([groups[alive[i]].pop() for i in chosen]).astype(np.int32))
+
+
+def pk_batches(x, y, p=11, k=3, normalize=None, seed=0):
+    """Build a PK-batch `tf.data.Dataset` of ``(images, labels)``, images float32 [P·K, H, W, C].
+
+    Args:
+        x: images [N, H, W] or [N, H, W, C]; uint8 0..255 (scaled by 1/255) or float in [0, 1].
+        y: integer class ids [N].
+        p: classes per batch (>= 1; at most the number of classes with >= k samples).
+        k: samples per class (>= 2: a batch needs positive pairs). The reference: k = 3.
+        normalize: None or ``(mean, std)`` of [0, 1]-scaled pixels, as `zoo.data.make_dataset`.
+        seed: seed of the per-epoch plans (epoch e uses the e-th plan of this seed).
+
+    Returns:
+        `tf.data.Dataset` (unknown cardinality: the number of batches of an epoch depends on the
+        plan; about N / (P·K)). Use ``model.fit(ds, epochs=..., shuffle=False)``.
+
+    Raises:
+        ValueError: k < 2, p < 1, fewer than p classes with k samples, labels not [N] integers or of
+            another length than x, bad images.
+
+    Example:
+        >>> (x, y), _ = zoo.data.fashion_mnist()
+        >>> ds = zoo.data.pk_batches(x, y, p=11, k=3, normalize=zoo.data.FASHION_MNIST_MEAN_STD)
+        >>> model.fit(ds, epochs=10, shuffle=False)
+    """
+    import tensorflow as tf
+
+    from zoo.data.pipeline import _check_normalize
+
+    p = _check_int(p, "p", 1)
+    k = _check_int(k, "k", 2)
+    x = np.asarray(x)
+    if x.ndim == 3:
+        x = x[..., None]
+    if x.ndim != 4 or x.shape[0] == 0:
+        raise ValueError(f"pk_batches: x must be images [N, H, W] or [N, H, W, C]; got shape {x.shape}.")
+    y = np.asarray(y)
+    if y.ndim != 1 or not np.issubdtype(y.dtype, np.integer):
+        raise ValueError(f"pk_batches: y must be integer class ids of shape [N]; got {y.dtype} shape {y.shape}.")
+    if len(y) != len(x):
+        raise ValueError(f"pk_batches: x has {len(x)} images but y has {len(y)} labels.")
+    classes, counts = np.unique(y, return_counts=True)
+    usable = int((counts >= k).sum())
+    if usable < p:
+        raise ValueError(f"pk_batches: p = {p} classes per batch, but only {usable} classes have k = {k} samples.")
+    if np.issubdtype(x.dtype, np.integer):
+        scale = 1.0 / 255.0
+    elif np.issubdtype(x.dtype, np.floating):
+        scale = 1.0
+    else:
+        raise ValueError(f"pk_batches: x must be uint8 or float images; got dtype {x.dtype}.")
+    norm = _check_normalize(normalize, x.shape[-1])
+    rng = np.random.default_rng(seed)
+
+    def plans():
+        for batch in pk_plan(y, p, k, rng):
+            yield batch
+
+    images = tf.constant(x)
+    labels = tf.constant(y.astype(np.int32))
+
+    def load(idx):
+        im = tf.cast(tf.gather(images, idx), tf.float32) * scale
+        if norm is not None:
+            im = (im - norm[0]) / norm[1]
+        return im, tf.gather(labels, idx)
+
+    ds = tf.data.Dataset.from_generator(plans, output_signature=tf.TensorSpec([p * k], tf.int32))
+    return ds.map(load, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
