@@ -58,8 +58,10 @@ def pk_batches(x, y, p=11, k=3, normalize=None, seed=0):
         seed: seed of the per-epoch plans (epoch e uses the e-th plan of this seed).
 
     Returns:
-        `tf.data.Dataset` (unknown cardinality: the number of batches of an epoch depends on the
-        plan; about N / (P·K)). Use ``model.fit(ds, epochs=..., shuffle=False)``.
+        `tf.data.Dataset` of exactly ``(Σ_c ⌊n_c / K⌋) // P`` batches per epoch (its cardinality, known to
+        Keras). Within an epoch no sample repeats as long as the per-pass plan suffices (balanced
+        classes); when a pass runs short the next batches come from a freshly shuffled pass.
+        Use ``model.fit(ds, epochs=..., shuffle=False)``.
 
     Raises:
         ValueError: k < 2, p < 1, fewer than p classes with k samples, labels not [N] integers or of
@@ -98,10 +100,16 @@ def pk_batches(x, y, p=11, k=3, normalize=None, seed=0):
         raise ValueError(f"pk_batches: x must be uint8 or float images; got dtype {x.dtype}.")
     norm = _check_normalize(normalize, x.shape[-1])
     rng = np.random.default_rng(seed)
+    steps = int(sum(c // k for c in counts)) // p
+    stream = []
 
     def plans():
-        for batch in pk_plan(y, p, k, rng):
-            yield batch
+        # Exactly `steps` batches per epoch (a fixed, known epoch length for Keras): batches come from a
+        # stream of per-pass plans; when a plan runs short (unbalanced classes) a new one is drawn.
+        for _ in range(steps):
+            while not stream:
+                stream.extend(pk_plan(y, p, k, rng))
+            yield stream.pop(0)
 
     images = tf.constant(x)
     labels = tf.constant(y.astype(np.int32))
@@ -113,4 +121,5 @@ def pk_batches(x, y, p=11, k=3, normalize=None, seed=0):
         return im, tf.gather(labels, idx)
 
     ds = tf.data.Dataset.from_generator(plans, output_signature=tf.TensorSpec([p * k], tf.int32))
+    ds = ds.apply(tf.data.experimental.assert_cardinality(steps))
     return ds.map(load, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
