@@ -27,6 +27,13 @@ def _pyplot():
     return plt
 
 
+def _class_colors(plt, n):
+    """tab10 for the first ten classes, then black / grey, then tab20's light tints."""
+    tab10 = [plt.get_cmap("tab10")(i) for i in range(10)]
+    extra = ["black", "dimgray"] + [plt.get_cmap("tab20")(i) for i in range(1, 20, 2)]
+    return (tab10 + extra)[:n] if n <= len(tab10) + len(extra) else [plt.get_cmap("hsv")(i / n) for i in range(n)]
+
+
 def plot_disk(points, labels, c=1.0, path="poincare_disk.png", class_names=None, region_fn=None, title=None,
               max_points=10000, seed=0):
     """Scatter 2-D Poincaré-ball points coloured by class, with the boundary circle of radius 1/sqrt(c).
@@ -60,7 +67,7 @@ def plot_disk(points, labels, c=1.0, path="poincare_disk.png", class_names=None,
         keep = np.random.default_rng(seed).choice(len(pts), max_points, replace=False)
         pts, labels = pts[keep], labels[keep]
     num_classes = int(labels.max()) + 1 if len(labels) else 1
-    cmap = plt.get_cmap("tab10" if num_classes <= 10 else "tab20")
+    colors = _class_colors(plt, max(num_classes, 1))
     fig, ax = plt.subplots(figsize=(6.4, 6.4), dpi=120)
     if region_fn is not None:
         n = 300
@@ -70,14 +77,17 @@ def plot_disk(points, labels, c=1.0, path="poincare_disk.png", class_names=None,
         inside = np.sum(grid**2, axis=1) < (radius * 0.999) ** 2
         cls = np.full(len(grid), np.nan)
         cls[inside] = np.asarray(region_fn(grid[inside].astype(np.float32))).ravel()
-        ax.imshow(cls.reshape(n, n), origin="lower", extent=(-radius, radius, -radius, radius), cmap=cmap,
-                  vmin=-0.5, vmax=cmap.N - 0.5, alpha=0.18, interpolation="nearest")
+        from matplotlib.colors import ListedColormap
+
+        ax.imshow(cls.reshape(n, n), origin="lower", extent=(-radius, radius, -radius, radius),
+                  cmap=ListedColormap(colors), vmin=-0.5, vmax=len(colors) - 0.5, alpha=0.18,
+                  interpolation="nearest")
     for k in range(num_classes):
         sel = labels == k
         if not np.any(sel):
             continue
         name = class_names[k] if class_names is not None and k < len(class_names) else str(k)
-        ax.scatter(pts[sel, 0], pts[sel, 1], s=3, color=cmap(k % cmap.N), label=name, alpha=0.7, linewidths=0)
+        ax.scatter(pts[sel, 0], pts[sel, 1], s=3, color=colors[k], label=name, alpha=0.7, linewidths=0)
     ax.add_patch(plt.Circle((0, 0), radius, fill=False, color="black", linewidth=1.2))
     ax.set_xlim(-1.05 * radius, 1.05 * radius)
     ax.set_ylim(-1.05 * radius, 1.05 * radius)
@@ -87,7 +97,7 @@ def plot_disk(points, labels, c=1.0, path="poincare_disk.png", class_names=None,
     for side in ax.spines.values():
         side.set_visible(False)
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), markerscale=4, fontsize=8, frameon=False)
-    ax.set_title(title or f"Poincaré disk, c = {c:g} (radius {radius:.3g})")
+    ax.set_title(title or f"Poincaré disk, c = {c:g} (radius {radius:.3g})", fontsize=9)
     fig.tight_layout()
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     fig.savefig(path)
