@@ -174,6 +174,14 @@ def test_float32_under_mixed_precision():
         # In float16, 1 - 1e-3 is representable but c||y||^2 near it is not: float32 keeps it.
         assert np.all(1.0 - np.sum(to_numpy(y).astype(np.float64) ** 2, -1) > 5e-4)
         assert ToPoincare(dtype="float64").compute_dtype == "float64"
+        from zoo.layers import FromPoincare, HyperbolicLinear, HyperbolicMLR, PoincareDistance
+
+        ball = layer(np.full((2, 3), 0.1, np.float16))
+        for other, args in ((FromPoincare(), ball), (HyperbolicLinear(4), ball), (HyperbolicMLR(5), ball),
+                            (PoincareDistance(pairwise=True), [ball, ball])):
+            out = other(args)
+            assert other.compute_dtype == "float32" and "float32" in str(out.dtype), type(other).__name__
+            assert_all_finite(to_numpy(out), what=type(other).__name__)
     finally:
         keras.config.set_dtype_policy(previous)
 
