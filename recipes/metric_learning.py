@@ -61,6 +61,8 @@ def build_parser():
                    help="also run zoo.callbacks.RetrievalEvaluation every N epochs (0: only at the end)")
     p.add_argument("--ablation", action="store_true",
                    help="run the 8 rows (L_std / L_exp x {-, +class, +center, +both}) and write ablation.md")
+    p.add_argument("--rows", default="all", choices=("all", "std", "exp"),
+                   help="with --ablation: all 8 rows, or only the L_std / L_exp rows")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=None, help="output folder (default runs/metric_learning/<run name>)")
     p.add_argument("--backend", default=None, choices=("tensorflow", "jax", "torch"))
@@ -196,6 +198,8 @@ def ablation(args):
     os.makedirs(out, exist_ok=True)
     rows = []
     for loss, center, cls in ABLATION:
+        if args.rows != "all" and loss != args.rows:
+            continue
         run_args = argparse.Namespace(**{**vars(args), "loss": loss, "center_coef": center, "class_coef": cls,
                                          "out": os.path.join(out, row_name(loss, center, cls).replace("+", "_"))})
         s = train(run_args)

@@ -40,7 +40,7 @@ def data(n=60, m=90, d=6, k=5, seed=0):
 
 
 @pytest.mark.parametrize("kind", ["euclidean", "cosine"])
-@pytest.mark.parametrize("max_elements", [7 * 90, 10 ** 6])
+@pytest.mark.parametrize("max_elements", [17 * 90, 10 ** 6])
 def test_matches_brute_force(kind, max_elements):
     q, ql, g, gl = data()
     got = retrieval_metrics(q, ql, g, gl, ks=(1, 3, 10), geometry=kind, mean_ap=True, max_elements=max_elements)
@@ -71,7 +71,7 @@ def test_nearest_centroid_accuracy_train_and_transductive():
             else:
                 pred = classes[np.argmin(((q[:, None] - cents[None]) ** 2).sum(-1), 1)]
             want = (pred == ql).mean()
-            got = (nearest_centroid_accuracy(q, ql, g, gl, kind, max_elements=11) if src is g
+            got = (nearest_centroid_accuracy(q, ql, g, gl, kind, max_elements=5 * 25) if src is g
                    else nearest_centroid_accuracy(q, ql, geometry=kind))
             assert got == pytest.approx(want)
     classes, cents = class_centroids(g, gl)
