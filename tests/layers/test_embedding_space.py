@@ -42,14 +42,16 @@ def points(seed=0):
 def test_matches_numpy_reference(space, bounce, scale):
     x = points()
     got = to_numpy(EmbeddingSpace(space, scale=scale, bounce=bounce)(x))
-    np.testing.assert_allclose(got, ref_map(x, space, scale, bounce), rtol=1e-5, atol=1e-6)
+    # the squared form computes r = ‖x‖² - k·c_s in float32 (‖x‖² up to 25 here): ~3e-6 absolute error
+    atol = 1e-5 if bounce == "squared" else 1e-6
+    np.testing.assert_allclose(got, ref_map(x, space, scale, bounce), rtol=1e-5, atol=atol)
 
 
 def test_gradient_flows_through_x_only_and_zero_input_is_finite():
     x = points()[:4]
     w = np.random.default_rng(1).normal(size=x.shape).astype(np.float32)
     layer = EmbeddingSpace("l2", scale=2.0)
-    _, (g,) = value_and_grad(lambda e: layer(e) * w, x)
+    _, (g,) = value_and_grad(lambda e: keras.ops.multiply(layer(e), keras.ops.convert_to_tensor(w)), x)
     n = np.linalg.norm(x, axis=1, keepdims=True)
     np.testing.assert_allclose(g, 2.0 * w / n, rtol=1e-5)   # the normaliser is a constant
     for space in ("l2", "unit_ball", "unit_bounce"):

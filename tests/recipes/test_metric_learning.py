@@ -30,7 +30,7 @@ def test_help_and_ablation_rows():
 @pytest.mark.skipif(not HAVE_FMNIST, reason="Debian dataset-fashion-mnist not installed")
 def test_exp_center_class_recipe_trains_saves_and_reloads(tmp_path):
     out = tmp_path / "run"
-    s = metric_learning.main(["--train-limit", "600", "--test-limit", "150", "--epochs", "3", "--embedding-dim",
+    s = metric_learning.main(["--train-limit", "450", "--test-limit", "150", "--epochs", "3", "--embedding-dim",
                               "16", "--lr", "3e-3", "--anchor-stride", "1", "--out", str(out), "--verbose", "0"])
     assert s["loss_history"][-1] < s["loss_history"][0], s["loss_history"]
     for key in ("centroid_acc", "centroid_acc_transductive", "recall@1"):
