@@ -108,7 +108,7 @@ def hub_resnet(
     `[B, h, w, C]` and `pool` is the spatial mean (`"avg"`) or max (`"max"`).
 
     Random init (default): `SMALL_RESNET_CONFIG` (stem conv3x3(64), stacks 64/128 of one basic
-    block each, strides 1/2: 0.75M parameters before the Dense), any keyword argument in `config`
+    block each, strides 1/2: 305,984 parameters before the Dense), any keyword argument in `config`
     overriding a key of it (keras-hub's own names: `stackwise_num_filters`, `block_type`,
     `use_pre_activation`, ...). keras-hub requires `stackwise_num_filters[0] == 64`.
 
@@ -184,7 +184,8 @@ def hub_vit(
     `global_pool="avg"`; the default without a class token).
 
     Random init (default): `SMALL_VIT_CONFIG` (patch 4, 2 layers, 4 heads, hidden 64, MLP 128:
-    0.07M parameters plus position embeddings), any keyword argument in `config` overriding a key.
+    71,424 parameters on 28x28x1 before the Dense, position embeddings included), any keyword
+    argument in `config` overriding a key.
 
     Args:
         input_shape: `(height, width, channels)`, known height and width divisible by
