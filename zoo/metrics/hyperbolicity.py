@@ -47,11 +47,17 @@ def pairwise_distances(x, metric="euclidean", c=1.0):
     x = np.asarray(x, dtype=np.float64)
     if x.ndim != 2:
         raise ValueError(f"x must be a 2-D array [N, d]; got shape {x.shape}.")
+    if metric not in ("euclidean", "poincare"):
+        raise ValueError(f"`metric` must be 'euclidean', 'poincare' or 'precomputed'; got {metric!r}.")
     sq = np.sum(x * x, axis=1)
-    diff2 = np.maximum(sq[:, None] + sq[None, :] - 2.0 * (x @ x.T), 0.0)
+    diff2 = x @ x.T  # one [N, N] buffer, updated in place (N = 5000: 200 MB)
+    diff2 *= -2.0
+    diff2 += sq[:, None]
+    diff2 += sq[None, :]
+    np.maximum(diff2, 0.0, out=diff2)
     np.fill_diagonal(diff2, 0.0)
     if metric == "euclidean":
-        return np.sqrt(diff2)
+        return np.sqrt(diff2, out=diff2)
     if metric == "poincare":
         if not (isinstance(c, (int, float)) and c > 0 and math.isfinite(c)):
             raise ValueError(f"`c` must be a finite number > 0 for metric='poincare'; got {c!r}.")
@@ -59,8 +65,13 @@ def pairwise_distances(x, metric="euclidean", c=1.0):
         if np.any(one_minus <= 0):
             raise ValueError(f"metric='poincare' needs points inside the ball c*||x||^2 < 1 (c={c}); "
                              f"{int(np.sum(one_minus <= 0))} rows are outside.")
-        return 2.0 / math.sqrt(c) * np.arcsinh(np.sqrt(c * diff2 / np.outer(one_minus, one_minus)))
-    raise ValueError(f"`metric` must be 'euclidean', 'poincare' or 'precomputed'; got {metric!r}.")
+        diff2 *= c
+        diff2 /= one_minus[:, None]
+        diff2 /= one_minus[None, :]
+        np.sqrt(diff2, out=diff2)
+        np.arcsinh(diff2, out=diff2)
+        diff2 *= 2.0 / math.sqrt(c)
+        return diff2
 
 
 def _maxmin_excess(g, block_rows, block_cols):
@@ -75,6 +86,17 @@ def _maxmin_excess(g, block_rows, block_cols):
             m = np.minimum(rows, g[None, :, c0:c1]).max(axis=1)  # [b, bc]
             best = max(best, float((m - g[r0:r1, c0:c1]).max()))
     return best
+
+
+def _gromov_products(d, w, dtype, rows=256):
+    """G[x, y] = ½(d(x,w) + d(y,w) - d(x,y)) in `dtype`, filled by row blocks (no float64 [N, N] temporary)."""
+    n = d.shape[0]
+    g = np.empty((n, n), dtype=dtype)
+    dw = d[w]
+    for r0 in range(0, n, rows):
+        r1 = min(n, r0 + rows)
+        g[r0:r1] = 0.5 * (dw[None, :] + dw[r0:r1, None] - d[r0:r1])
+    return g
 
 
 def gromov_delta(distances, base_point=0, block_rows=4, block_cols=256, dtype="float32"):
@@ -108,8 +130,7 @@ def gromov_delta(distances, base_point=0, block_rows=4, block_cols=256, dtype="f
     for w in bases:
         if not 0 <= w < n:
             raise ValueError(f"base_point must be in [0, {n}) or 'all'; got {base_point!r}.")
-        g = (0.5 * (d[w][None, :] + d[:, w][:, None] - d)).astype(dtype)
-        delta = max(delta, _maxmin_excess(g, block_rows, block_cols))
+        delta = max(delta, _maxmin_excess(_gromov_products(d, w, dtype), block_rows, block_cols))
     return max(delta, 0.0)
 
 
