@@ -46,7 +46,7 @@ def pk_plan(y, p, k, rng):
         batches.append(np.concatenate([groups[alive[i]].pop() for i in chosen]).astype(np.int32))
 
 
-def pk_batches(x, y, p=11, k=3, normalize=None, seed=0):
+def pk_batches(x, y, p=10, k=3, normalize=None, seed=0):
     """Build a PK-batch `tf.data.Dataset` of ``(images, labels)``, images float32 [P·K, H, W, C].
 
     Args:
@@ -69,7 +69,7 @@ def pk_batches(x, y, p=11, k=3, normalize=None, seed=0):
 
     Example:
         >>> (x, y), _ = zoo.data.fashion_mnist()
-        >>> ds = zoo.data.pk_batches(x, y, p=11, k=3, normalize=zoo.data.FASHION_MNIST_MEAN_STD)
+        >>> ds = zoo.data.pk_batches(x, y, p=10, k=3, normalize=zoo.data.FASHION_MNIST_MEAN_STD)
         >>> model.fit(ds, epochs=10, shuffle=False)
     """
     import tensorflow as tf
