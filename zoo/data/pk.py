@@ -71,6 +71,14 @@ def pk_batches(x, y, p=10, k=3, normalize=None, seed=0):
         >>> (x, y), _ = zoo.data.fashion_mnist()
         >>> ds = zoo.data.pk_batches(x, y, p=10, k=3, normalize=zoo.data.FASHION_MNIST_MEAN_STD)
         >>> model.fit(ds, epochs=10, shuffle=False)
+
+    Reference:
+        Hermans, Beyer, Leibe, "In Defense of the Triplet Loss for Person Re-Identification", 2017 (PK
+        batches); Urtans et al., ICCDA 2020 (groups of 3 same-class samples).
+
+    Departures from the reference code:
+        The reference cycles its groups through the classes in a fixed order (a batch of 11 groups over
+        10 classes repeats a class); here the P classes of a batch are distinct and drawn at random.
     """
     import tensorflow as tf
 
