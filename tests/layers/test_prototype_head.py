@@ -36,6 +36,8 @@ def test_scores_are_cosines_to_the_assigned_prototypes():
     x = np.random.default_rng(1).normal(size=(7, 3)).astype("float32")
     expected = _unit(x.astype(np.float64)) @ protos[[5, 0, 3, 1]].T
     np.testing.assert_allclose(to_numpy(head(x)), expected, atol=1e-6)
+    np.testing.assert_allclose(to_numpy(head.polars), protos[[5, 0, 3, 1]].T, atol=1e-7)  # kept in sync
+    np.testing.assert_allclose(to_numpy(head.assigned_prototypes()), protos[[5, 0, 3, 1]], atol=1e-7)
     assert head.compute_dtype == "float32" and head(x).shape == (7, 4)
     assert PrototypeHead(3, dtype="mixed_float16").compute_dtype == "float32"
 
@@ -68,7 +70,7 @@ def test_momentum_update_is_the_ema_of_the_batch_class_mean():
 def test_no_gradient_to_fixed_prototypes_and_finite_input_gradients():
     head, _ = _head()
     assert head.trainable_weights == []
-    assert {w.name for w in head.non_trainable_weights} == {"prototypes", "assignment", "class_means"}
+    assert {w.name for w in head.non_trainable_weights} == {"prototypes", "assignment", "class_means", "polars"}
     x = np.array([[0.0, 0.0, 0.0], [1e-20, 0.0, 0.0], [3.0, -1.0, 2.0], [1e4, 1e4, -1e4]], "float32")
     value, (g,) = value_and_grad(lambda a: head(a), x)
     assert np.all(np.isfinite(value)) and np.all(np.isfinite(g))
@@ -138,7 +140,7 @@ def test_keras_roundtrip_keeps_assignment_means_and_prototypes(tmp_path):
     loaded = keras.saving.load_model(path)
     np.testing.assert_allclose(to_numpy(loaded([x, y])), to_numpy(model([x, y])), atol=1e-6)
     lh = [layer for layer in loaded.layers if isinstance(layer, PrototypeHead)][0]
-    for name in ("prototypes", "assignment", "class_means"):
+    for name in ("prototypes", "assignment", "class_means", "polars"):
         np.testing.assert_array_equal(to_numpy(getattr(lh, name)), to_numpy(getattr(head, name)))
     copy = roundtrip_object(head)
     assert copy.get_config() == head.get_config()

@@ -58,8 +58,10 @@ class PrototypeHead(keras.layers.Layer):
         n_k = sum_b [y_b = k],   mean_k = (1 / n_k) sum_{b: y_b = k} f(x_b) / ||f(x_b)||,
         q_k <- normalize( m q_k + (1 - m) mean_k )      for every class present in the batch,
 
-    computed with one-hot matmuls (counts = 1^T Y, sums = Y^T X; Y the [B, C] one-hot labels): O(B C d),
-    no scatter, deterministic on every backend. `zoo.callbacks.PrototypeReassignment` re-solves sigma
+    computed with one-hot matmuls: with Y the [B, C] one-hot labels, S = Y Y^T (the [B, B] label-equality
+    matrix) gives each sample its class's batch sum S X^ and count S 1, and the rows of the present
+    classes are written back with one scatter whose repeated indices carry identical values: O(B^2 d),
+    independent of C, no indexed accumulation, deterministic on every backend. `zoo.callbacks.PrototypeReassignment` re-solves sigma
     from the scores q_k . p_j by the Hungarian method between epochs.
 
     Args:
@@ -89,7 +91,9 @@ class PrototypeHead(keras.layers.Layer):
 
     Weights (all saved in `.keras` files and restored by `keras.callbacks.BackupAndRestore`):
         prototypes [P, d] (non-trainable unless "learned"), assignment int32 [C], class_means [C, d]
-        (non-trainable; start as seeded random unit rows, as the reference's randn).
+        (non-trainable; start as seeded random unit rows, as the reference's randn), polars [d, C] (the
+        assigned prototypes in class order, derived from the other two: change the assignment only through
+        `set_assignment`, which keeps it in sync).
 
     Example:
         >>> head = zoo.layers.PrototypeHead(10, prototypes="uniform")
@@ -212,31 +216,54 @@ class PrototypeHead(keras.layers.Layer):
         self.class_means = self.add_weight(
             name="class_means", shape=(self.num_classes, dim), trainable=False,
             initializer=lambda shape, dtype=None: ops.convert_to_tensor(means, dtype=dtype))
+        # The assigned prototypes in class order, transposed [d, C] (the layout of a Dense kernel), kept in
+        # sync with `assignment` by `set_assignment`: the forward pass is then one matmul, with no gather
+        # and no normalisation of a [C, d] tensor per step. Not used (gathered per step) for "learned".
+        self.polars = self.add_weight(
+            name="polars", shape=(dim, self.num_classes), trainable=False,
+            initializer=lambda shape, dtype=None: ops.convert_to_tensor(protos[:self.num_classes].T, dtype=dtype))
 
     # -- forward -------------------------------------------------------------------------------------
 
     def assigned_prototypes(self):
         """The prototype of each class in class order, p_{sigma(k)} [C, d] (gradient-stopped unless learned)."""
-        polars = ops.take(self.prototypes, self.assignment, axis=0)
-        return polars if self.kind == "learned" else ops.stop_gradient(polars)
+        if self.kind == "learned":
+            return ops.take(self.prototypes, self.assignment, axis=0)
+        return ops.stop_gradient(ops.transpose(self.polars))
 
     def _update_means(self, x, labels):
+        """q_k <- normalize(m q_k + (1 - m) mean_k) for the classes in the batch (see the class docstring).
+
+        One-hot matmuls: with Y the [B, C] one-hot labels, S = Y Y^T (computed as the label-equality
+        matrix [B, B]) gives every sample its batch class sum S X^ and count S 1, so the rows of the
+        classes present are updated from [B, d] tensors and written back with one scatter (rows of a
+        repeated class receive identical values): O(B^2 d + B d) instead of O(B C d) plus several passes
+        over [C, d].
+        """
+        c = self.num_classes
         y = _labels_from(labels)
+        valid = ops.logical_and(y >= 0, y < c)
         xh = sphere.normalize(ops.stop_gradient(x))
-        # [B, C]; a label outside [0, C) gives a zero row (ignored here; the loss turns it into NaN).
-        valid = ops.cast(ops.logical_and(y >= 0, y < self.num_classes), xh.dtype)[:, None]
-        onehot = ops.one_hot(ops.clip(y, 0, self.num_classes - 1), self.num_classes, dtype=xh.dtype) * valid
-        counts = ops.sum(onehot, axis=0)[:, None]  # [C, 1]
-        batch_mean = ops.matmul(ops.transpose(onehot), xh) / ops.maximum(counts, 1.0)
+        validf = ops.cast(valid, xh.dtype)
+        same = ops.cast(ops.equal(y[:, None], y[None, :]), xh.dtype) * validf[:, None] * validf[None, :]  # Y Y^T
+        batch_mean = ops.matmul(same, xh) / ops.maximum(ops.sum(same, axis=1, keepdims=True), 1.0)  # [B, d]
         q = ops.convert_to_tensor(self.class_means)
-        moved = sphere.normalize(self.momentum * q + (1.0 - self.momentum) * batch_mean)
-        self.class_means.assign(ops.where(counts > 0, moved, q))
+        rows = ops.where(valid, y, 0)
+        moved = sphere.normalize(self.momentum * ops.take(q, rows, axis=0) + (1.0 - self.momentum) * batch_mean)
+        # A label outside [0, C) writes into a spare row C that is dropped (ignored here; the loss turns it
+        # into NaN), so the update is the same on every backend.
+        spare = ops.concatenate([q, ops.zeros((1, q.shape[1]), dtype=q.dtype)], axis=0)
+        index = ops.where(valid, y, c)[:, None]
+        self.class_means.assign(ops.scatter_update(spare, index, moved)[:c])
 
     def call(self, inputs, labels=None, training=None):
         x = ops.cast(inputs, self.compute_dtype)
         if training and labels is not None:
             self._update_means(x, labels)
-        return sphere.pairwise_cosine(x, self.assigned_prototypes())
+        if self.kind == "learned":
+            return sphere.pairwise_cosine(x, self.assigned_prototypes())
+        # Fixed prototypes are stored unit-norm (normalised in build): cos = x^ . p, one matmul.
+        return ops.clip(ops.matmul(sphere.normalize(x), ops.stop_gradient(self.polars)), -1.0, 1.0)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.num_classes,)
@@ -255,6 +282,8 @@ class PrototypeHead(keras.layers.Layer):
             raise ValueError("PrototypeHead.set_assignment: build the layer (call it once) first.")
         a = check_assignment(assignment, self.num_classes, self.num_prototypes)
         self.assignment.assign(a.astype("int32"))
+        protos = np.asarray(ops.convert_to_numpy(self.prototypes))
+        self.polars.assign(np.ascontiguousarray(protos[a].T))
 
     def class_prototype_scores(self):
         """Host-side [C, P] numpy matrix q_k . p_j that the Hungarian step maximises."""
