@@ -1,8 +1,6 @@
 """DistArcHead: closed-form δ / cos θ / cos φ vs a float64 broadcast, prediction = nearest radial proxy,
 radius configuration and its errors, mixed precision, the 10,000-class size, round trip, digits smoke."""
 
-import time
-
 import keras
 import numpy as np
 import pytest
@@ -102,21 +100,23 @@ def test_mixed_precision_float32_and_finite_gradients():
         keras.mixed_precision.set_global_policy("float32")
 
 
-def test_ten_thousand_classes_d512_batch128_forward_and_gradient():
-    """The size of the benchmark: O(B·K) memory (the broadcast would be a 2.6 GB [128, 10000, 512] tensor)."""
+def test_ten_thousand_classes_d512_batch128_forward_loss_and_prediction():
+    """The size of the benchmark: O(B·K) memory (the broadcast would be a 2.6 GB [128, 10000, 512] tensor).
+
+    Forward + loss only (gradients at this size are in benchmarks/distarc_memory.py; their finiteness
+    is tested at small sizes above), and argmax = argmin ||x - ω|| on the full batch.
+    """
     rng = np.random.default_rng(2)
-    head = DistArcHead(10_000, classes_per_sphere=100, radial_gap=2.0)
-    head.build((None, 512))
+    head = DistArcHead(10_000, classes_per_sphere=100, radial_gap=2.0, kernel_initializer="random_normal")
     x = rng.normal(size=(128, 512)).astype(np.float32)
     y = rng.integers(0, 10_000, size=128)
-    t0 = time.perf_counter()
-    value, (gx, gw) = value_and_grad(lambda xx, kk: DistArcLoss().call(y, head.stateless_call([kk], [], xx)[0]),
-                                     x, to_numpy(head.kernel))
-    assert_all_finite(value, gx, gw)
-    assert gw.shape == (512, 10_000) and time.perf_counter() - t0 < 60
-    pred = np.argmax(to_numpy(head(x[:16])), -1)
-    _, _, _, omega = ref(x[:16], to_numpy(head.kernel), head.class_radii)
-    d2 = (x[:16].astype(np.float64) ** 2).sum(1)[:, None] - 2 * x[:16] @ omega.T + (omega ** 2).sum(1)[None]
+    out = head(x)
+    assert tuple(out.shape) == (128, 30_001)
+    loss = to_numpy(DistArcLoss().call(y, out))
+    assert_all_finite(loss)
+    pred = np.argmax(to_numpy(out), -1)
+    _, _, _, omega = ref(x[:1], to_numpy(head.kernel), head.class_radii)
+    d2 = (x.astype(np.float64) ** 2).sum(1)[:, None] - 2 * x @ omega.T + (omega ** 2).sum(1)[None]
     assert (pred == np.argmin(d2, -1)).all()
 
 
