@@ -29,7 +29,8 @@ MAIN_ROWS = [
     ("SphereFace2", "sphereface2", []),
     ("softmax + center", "center", []),
     ("DistArc", "distarc", []),
-    ("DistArc, released-code form (CE + λδ_y, s = 2)", "distarc", ["form='code'", "scale=2.0"]),
+    ("DistArc, released-code form (CE + λδ_y, s = 2, no cos φ)", "distarc",
+     ["form='code'", "scale=2.0", "use_cos_phi=False"]),
 ]
 ABLATION_ROWS = [
     ("cos θ", "distarc", ["lam=0", "use_cos_phi=False"]),
