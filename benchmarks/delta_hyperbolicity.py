@@ -73,7 +73,9 @@ def main(argv=None):
     args = p.parse_args(argv)
 
     feats, source = load_features(max(args.sizes + args.naive_sizes), args.seed)
-    print(f"data: {source}, {len(feats)} rows; numpy {np.__version__}; {os.cpu_count()} CPUs")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"data: {source}, {len(feats)} rows; numpy {np.__version__}; {os.cpu_count()} CPUs; "
+          f"load average {load:.1f} (timings scale with it on a shared machine)")
     rows = []
     rng = np.random.default_rng(args.seed)
     for n in args.naive_sizes:
@@ -103,7 +105,7 @@ def main(argv=None):
               f"{need_gb:,.0f} GB (not run) | delta_rel {res['delta_rel']:.4f} +- {res['delta_rel_std']:.4f}")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"data": source, "rows": rows}, f, indent=2)
+            json.dump({"data": source, "load_average_start": load, "rows": rows}, f, indent=2)
     return rows
 
 
