@@ -29,6 +29,9 @@ METHODS = [
     ("ETF, no reassignment", ["--head", "prototypes", "--prototypes", "etf", "--head-opt", "reassign=False",
                               "--head-opt", "form='{form}'"]),
     ("uniform prototypes + dynamic assignment (DL2PA)", ["--head", "prototypes", "--head-opt", "form='{form}'"]),
+    ("uniform prototypes + dynamic assignment every 50 steps", ["--head", "prototypes", "--head-opt", "form='{form}'",
+                                                               "--head-opt", "every_n_steps=50",
+                                                               "--head-opt", "verbose=0"]),
 ]
 
 
