@@ -140,10 +140,11 @@ def test_training_smoke_on_digits_loss_falls_and_scaled_inputs_stay_finite():
     model = keras.Model(inp, zoo.heads.get("poincare", 10, 2, c=1.0).layer(emb))
     model.compile(optimizer=keras.optimizers.Adam(1e-2),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    hist = model.fit(x, ytr, batch_size=128, epochs=6, verbose=0).history["loss"]
-    assert all(math.isfinite(v) for v in hist) and hist[-1] < 0.6 * hist[0], hist
-    scaled = model.fit(x * 1e3, ytr, batch_size=128, epochs=1, verbose=0).history["loss"]
-    assert all(math.isfinite(v) for v in scaled), scaled
+    hist = model.fit(x, ytr, batch_size=128, epochs=4, verbose=0).history["loss"]
+    assert all(math.isfinite(v) for v in hist) and hist[-1] < 0.7 * hist[0], hist
+    for _ in range(3):  # the same train step on inputs scaled by 1e3
+        scaled = float(np.asarray(model.train_on_batch(x[:128] * 1e3, ytr[:128])).ravel()[0])
+        assert math.isfinite(scaled), scaled
     assert_all_finite(*[to_numpy(w) for w in model.weights], what="weights after training on x * 1e3")
 
 
