@@ -20,7 +20,8 @@ from zoo.layers.hyperbolic_mlr import _PoincareClassifier
 def ganea_float64(x, p_tangent, a_stored, c, ball_eps=1e-3):
     """Float64 textbook MLR of Ganea et al. / hyptorch, class by class (a [B, d] Möbius sum per class).
 
-    p_k = expmap0(p~_k) (projected as the layer does: ball_eps 1e-3 in float32, 1e-5 in float64), a_k = (1 - c||p_k||^2) a~_k,
+    p_k = expmap0(p~_k) (projected as the layer does: ball_eps 1e-3 in float32, 1e-5 in float64),
+    a_k = (1 - c||p_k||^2) a~_k,
     zeta_k(x) = lambda_{p_k} ||a_k|| / sqrt(c) * asinh(2 sqrt(c) <w, a_k> / ((1 - c||w||^2) ||a_k||)),
     w = (-p_k) (+) x.
     """

@@ -11,7 +11,6 @@ import keras
 import numpy as np
 from keras import ops
 
-from zoo.geometry import numerics as nx
 from zoo.geometry import poincare as P
 
 __all__ = ["ToPoincare"]
