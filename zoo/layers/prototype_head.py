@@ -61,8 +61,9 @@ class PrototypeHead(keras.layers.Layer):
     computed with one-hot matmuls: with Y the [B, C] one-hot labels, S = Y Y^T (the [B, B] label-equality
     matrix) gives each sample its class's batch sum S X^ and count S 1, and the rows of the present
     classes are written back with one scatter whose repeated indices carry identical values: O(B^2 d),
-    independent of C, no indexed accumulation, deterministic on every backend. `zoo.callbacks.PrototypeReassignment` re-solves sigma
-    from the scores q_k . p_j by the Hungarian method between epochs.
+    independent of C, no indexed accumulation, deterministic on every backend.
+    `zoo.callbacks.PrototypeReassignment` re-solves sigma from the scores q_k . p_j by the Hungarian
+    method between epochs.
 
     Args:
         num_classes: C >= 2.
@@ -111,8 +112,8 @@ class PrototypeHead(keras.layers.Layer):
           after renormalisation an EMA with effective momentum ~0.95), through an indexed in-place add
           that keeps only one (undefined, last-write-wins) sample per class when a label repeats in the
           batch. That nondeterminism cannot be reproduced across backends; `momentum=0.95` approximates
-          the reference's effective momentum. The mixup factor lam on x is dropped (it only rescales x
-          before the renormalisation in the paper's form).
+          the reference's effective momentum. The reference also scales x by the mixup lam; the paper's EMA
+          has no lam, and neither has this update.
         - Only the rows of classes present in the batch are renormalised (the reference renormalises
           every row, a no-op for rows that are already unit).
         - The initial assignment is the identity; the reference solves a Hungarian step on random class

@@ -37,26 +37,41 @@ def unpack_labels(y_true):
     return y_a, y_b, lam
 
 
+def _unpack(y_true):
+    """As `unpack_labels`, but lam is None (and y_b = y_a) for plain int labels."""
+    y = ops.convert_to_tensor(y_true)
+    if len(y.shape) == 2 and y.shape[-1] == 3:
+        return unpack_labels(y)
+    y_a = unpack_labels(y)[0]
+    return y_a, y_a, None
+
+
 def long_tail_weights(count_labels, labels, num_classes):
     """Per-sample weights E_y^2 = gamma / n_y for `labels`, with the class counts n_k and
-    gamma = B / #(classes present) taken from `count_labels` (one-hot sums over the batch).
+    gamma = B / #(classes present) taken from `count_labels`.
 
     E_k = sqrt(gamma / n_k) is the reference's per-batch target length (`produce_Ew`): each class present
-    in the batch gets the same total weight gamma, whatever its count.
+    in the batch gets the same total weight gamma, whatever its count. Computed from the [B, B]
+    label-equality matrix (the one-hot Gram Y Y^T), independent of the number of classes:
+    n_{y_b} = sum_b' [y'_b' = y_b] and #(classes present) = sum_b' 1 / n_{y'_b'}.
+    Labels outside [0, C) are not counted.
     """
-    valid = ops.cast(ops.logical_and(count_labels >= 0, count_labels < num_classes), "float32")[:, None]
-    onehot = ops.one_hot(ops.clip(count_labels, 0, num_classes - 1), num_classes, dtype="float32") * valid
-    counts = ops.sum(onehot, axis=0)  # [C]
-    present = ops.sum(ops.cast(counts > 0, "float32"))
-    batch = ops.cast(ops.shape(count_labels)[0], "float32")
-    gamma = batch / ops.maximum(present, 1.0)
-    return gamma / ops.maximum(ops.take(counts, ops.clip(labels, 0, num_classes - 1)), 1.0)
+    def valid(v):
+        return ops.cast(ops.logical_and(v >= 0, v < num_classes), "float32")
+
+    vc = valid(count_labels)
+    own = ops.sum(ops.cast(ops.equal(count_labels[:, None], count_labels[None, :]), "float32") * vc[None, :],
+                  axis=1)  # n_{y'_b'} for every sample of count_labels
+    present = ops.sum(vc / ops.maximum(own, 1.0))
+    gamma = ops.sum(vc) / ops.maximum(present, 1.0)
+    n = ops.sum(ops.cast(ops.equal(labels[:, None], count_labels[None, :]), "float32") * vc[None, :], axis=1)
+    return gamma / ops.maximum(n, 1.0)
 
 
 def _pick(scores, labels, num_classes):
-    # Labels are clipped into range here (torch's one_hot raises on them); invalid ones become NaN below.
-    onehot = ops.one_hot(ops.clip(labels, 0, num_classes - 1), num_classes, dtype=scores.dtype)
-    return ops.sum(scores * onehot, axis=-1)
+    # Labels are clipped into range here; invalid ones become NaN in the caller.
+    index = ops.clip(labels, 0, num_classes - 1)[:, None]
+    return ops.take_along_axis(scores, index, axis=1)[:, 0]
 
 
 def prototype_regression_loss(y_true, y_pred, form="balanced"):
@@ -88,17 +103,22 @@ def prototype_regression_loss(y_true, y_pred, form="balanced"):
     if len(scores.shape) != 2 or scores.shape[-1] is None:
         raise ValueError(f"y_pred must be cosine scores [B, C] with a known C; got shape {tuple(scores.shape)}.")
     num_classes = int(scores.shape[-1])
-    y_a, y_b, lam = unpack_labels(y_true)
-    pull_a = ops.square(1.0 - _pick(scores, y_a, num_classes))
-    pull_b = ops.square(1.0 - _pick(scores, y_b, num_classes))
-    if form == "long_tail":
-        # Counts from y_a; y_b is a permutation of y_a within the batch, so its counts are the same.
-        pull_a = 0.5 * long_tail_weights(y_a, y_a, num_classes) * pull_a
-        pull_b = 0.5 * long_tail_weights(y_a, y_b, num_classes) * pull_b
-    loss = lam * pull_a + (1.0 - lam) * pull_b
-    valid = ops.logical_and(
-        ops.logical_and(y_a >= 0, y_a < num_classes), ops.logical_and(y_b >= 0, y_b < num_classes))
-    return ops.where(valid, loss, float("nan"))
+    y_a, y_b, lam = _unpack(y_true)
+
+    def pull(y):
+        p = ops.square(1.0 - _pick(scores, y, num_classes))
+        if form == "long_tail":
+            # Counts from y_a; y_b is a permutation of y_a within the batch, so its counts are the same.
+            p = 0.5 * long_tail_weights(y_a, y, num_classes) * p
+        return p
+
+    def valid(y):
+        return ops.logical_and(y >= 0, y < num_classes)
+
+    if lam is None:  # plain int labels
+        return ops.where(valid(y_a), pull(y_a), float("nan"))
+    loss = lam * pull(y_a) + (1.0 - lam) * pull(y_b)
+    return ops.where(ops.logical_and(valid(y_a), valid(y_b)), loss, float("nan"))
 
 
 @keras.saving.register_keras_serializable(package="zoo")
