@@ -31,3 +31,23 @@ def test_tanh_nonneg_is_accurate_near_one():
     _, (g,) = value_and_grad(nx.tanh_nonneg, t)
     assert_all_finite(g)
     assert abs(g[0] - 1.0) < 1e-6
+
+
+def test_straight_through_clip_is_exact_far_outside():
+    """|x| >> 1 must clip to 1 - ATANH_EPS, not round to 1.0 (which would make artanh infinite)."""
+    x = np.array([1e3, -1e3, 1e6], np.float32)
+    value, (g,) = value_and_grad(nx.artanh, x)
+    assert_all_finite(value, g)
+    bound = np.float32(1 - nx.ATANH_EPS)
+    np.testing.assert_array_equal(to_numpy(nx.clip_straight_through(x, -bound, bound)), [bound, -bound, bound])
+
+
+def test_ball_eps_understands_backend_dtypes():
+    import keras
+
+    x32 = keras.ops.zeros((1,), dtype="float32")
+    assert nx.ball_eps(x32.dtype) == 1e-3
+    assert nx.ball_eps("float64") == 1e-5
+    x64 = keras.ops.zeros((1,), dtype="float64")  # float32 on JAX unless jax_enable_x64
+    expected = 1e-5 if keras.backend.standardize_dtype(x64.dtype) == "float64" else 1e-3
+    assert nx.ball_eps(x64.dtype) == expected

@@ -9,6 +9,7 @@ Reference:
 """
 
 from keras import ops
+from keras.backend import standardize_dtype as backend_standardize_dtype
 
 # Floor for vector norms. A norm is computed as sqrt(max(sum x^2, MIN_NORM^2)), so its gradient is
 # finite (zero) at x = 0: `ops.norm` has a NaN gradient at 0 on TF and JAX. hyptorch floors norms at
@@ -47,8 +48,8 @@ LOG_EPS = 1e-7
 
 
 def ball_eps(dtype):
-    """BALL_EPS for a dtype name (float32 unless float64)."""
-    return BALL_EPS.get(str(dtype).replace("tf.", "").replace("torch.", ""), 1e-3)
+    """BALL_EPS for a dtype (any backend's dtype object or name; float32's value unless float64)."""
+    return BALL_EPS.get(backend_standardize_dtype(dtype), 1e-3)
 
 
 def sq_norm(x, axis=-1, keepdims=True):
@@ -79,11 +80,13 @@ def safe_norm(x, axis=-1, keepdims=True, floor=MIN_NORM):
 def clip_straight_through(x, lo, hi):
     """Clip `x` to [lo, hi] in the forward pass; pass the gradient through unchanged.
 
-    x + stop_gradient(clip(x) - x): a function f applied to the result is differentiated at the
-    clipped value, and the clip itself has derivative 1 (hyptorch's custom Artanh backward).
+    stop_gradient(clip(x)) + (x - stop_gradient(x)): the value is clip(x) exactly (the second term is 0),
+    the derivative is 1, so a function f applied to the result is differentiated at the clipped value
+    (hyptorch's custom Artanh backward). The other common spelling, x + stop_gradient(clip(x) - x),
+    rounds to exactly 1.0 for |x| >> 1 in float32 (1000 + (0.99999 - 1000)), making artanh infinite.
     """
     x = ops.convert_to_tensor(x)
-    return x + ops.stop_gradient(ops.clip(x, lo, hi) - x)
+    return ops.stop_gradient(ops.clip(x, lo, hi)) + (x - ops.stop_gradient(x))
 
 
 def artanh(x):
@@ -103,7 +106,7 @@ def tanh_nonneg(t):
     additions next to the boundary cancel and amplify that ~1000x. expm1 is accurate to an ulp on every
     backend, so this form keeps the exponential maps at float32 accuracy.
     """
-    e = ops.expm1(-2.0 * ops.clip(t, 0.0, TANH_MAX))
+    e = ops.expm1(-2.0 * ops.minimum(t, TANH_MAX))  # t >= 0 by contract: no clip at 0 (ties halve gradients on JAX)
     return -e / (2.0 + e)
 
 

@@ -45,6 +45,10 @@ def check_c(c):
 
 def _c(c, x):
     check_c(c)
+    if isinstance(c, (int, float)):
+        # Straight to x's dtype: casting a Python float goes through float32 on some backends
+        # (c = 1e-3 would be off by 5e-8 in float64).
+        return ops.convert_to_tensor(c, dtype=x.dtype)
     return ops.cast(c, x.dtype)
 
 
