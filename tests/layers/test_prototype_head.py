@@ -2,6 +2,7 @@
 assignment checks, serialization (.keras, config), the "prototypes" head of zoo.heads, bad input."""
 
 import os
+import sys
 
 import keras
 import numpy as np
@@ -42,7 +43,15 @@ def test_scores_are_cosines_to_the_assigned_prototypes():
     assert PrototypeHead(3, dtype="mixed_float16").compute_dtype == "float32"
 
 
-def test_momentum_update_is_the_ema_of_the_batch_class_mean():
+@pytest.fixture(params=["one_hot", "label_gram"])
+def update_path(request, monkeypatch):
+    """Run a test with both implementations of the class-mean update (small and large C)."""
+    module = sys.modules["zoo.layers.prototype_head"]
+    monkeypatch.setattr(module, "DENSE_UPDATE_MAX_CLASSES", 256 if request.param == "one_hot" else 1)
+    return request.param
+
+
+def test_momentum_update_is_the_ema_of_the_batch_class_mean(update_path):
     head, _ = _head(momentum=0.9)
     q0 = to_numpy(head.class_means).astype(np.float64)
     x = np.random.default_rng(2).normal(size=(6, 3)).astype("float32")

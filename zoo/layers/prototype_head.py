@@ -11,6 +11,10 @@ from zoo.geometry import sphere
 
 __all__ = ["PrototypeHead"]
 
+#: Up to this many classes the class-mean update uses the [C, B] one-hot matmul (O(B C d)); above it, the
+#: [B, B] label Gram and a scatter (O(B^2 d), independent of C). Same formula either way.
+DENSE_UPDATE_MAX_CLASSES = 256
+
 #: Names accepted by `PrototypeHead(prototypes=...)` besides an array or a .npy path.
 PROTOTYPE_KINDS = ("uniform", "etf", "learned")
 
@@ -58,10 +62,11 @@ class PrototypeHead(keras.layers.Layer):
         n_k = sum_b [y_b = k],   mean_k = (1 / n_k) sum_{b: y_b = k} f(x_b) / ||f(x_b)||,
         q_k <- normalize( m q_k + (1 - m) mean_k )      for every class present in the batch,
 
-    computed with one-hot matmuls: with Y the [B, C] one-hot labels, S = Y Y^T (the [B, B] label-equality
-    matrix) gives each sample its class's batch sum S X^ and count S 1, and the rows of the present
-    classes are written back with one scatter whose repeated indices carry identical values: O(B^2 d),
-    independent of C, no indexed accumulation, deterministic on every backend.
+    computed with one-hot matmuls (Y the [B, C] one-hot labels): sums Y^T X^ and counts Y^T 1 for up to
+    `DENSE_UPDATE_MAX_CLASSES` classes; above, S = Y Y^T (the [B, B] label-equality matrix) gives each
+    sample its class's batch sum S X^ and count S 1, and the present rows are written back with one
+    scatter whose repeated indices carry identical values (O(B^2 d), independent of C). No indexed
+    accumulation: deterministic on every backend.
     `zoo.callbacks.PrototypeReassignment` re-solves sigma from the scores q_k . p_j by the Hungarian
     method between epochs.
 
@@ -235,24 +240,33 @@ class PrototypeHead(keras.layers.Layer):
     def _update_means(self, x, labels):
         """q_k <- normalize(m q_k + (1 - m) mean_k) for the classes in the batch (see the class docstring).
 
-        One-hot matmuls: with Y the [B, C] one-hot labels, S = Y Y^T (computed as the label-equality
-        matrix [B, B]) gives every sample its batch class sum S X^ and count S 1, so the rows of the
-        classes present are updated from [B, d] tensors and written back with one scatter (rows of a
-        repeated class receive identical values): O(B^2 d + B d) instead of O(B C d) plus several passes
-        over [C, d].
+        One-hot matmuls, in one of two equivalent ways (same formula, float rounding aside):
+        - C <= DENSE_UPDATE_MAX_CLASSES: sums = Y^T X^ and counts = Y^T 1 with Y the [B, C] one-hot labels,
+          every row of [C, d] updated at once (O(B C d); cheapest when C is small);
+        - more classes: S = Y Y^T, computed as the [B, B] label-equality matrix, gives each sample its class's
+          batch sum S X^ and count S 1; the rows of the classes present are written back with one scatter
+          whose repeated indices carry identical values (O(B^2 d), independent of C, no pass over [C, d]
+          besides the scatter).
+        A label outside [0, C) is ignored (the loss turns it into NaN), the same on every backend.
         """
         c = self.num_classes
         y = _labels_from(labels)
         valid = ops.logical_and(y >= 0, y < c)
         xh = sphere.normalize(ops.stop_gradient(x))
         validf = ops.cast(valid, xh.dtype)
+        q = ops.convert_to_tensor(self.class_means)
+        m = self.momentum
+        if c <= DENSE_UPDATE_MAX_CLASSES:
+            onehot = ops.one_hot(ops.where(valid, y, 0), c, axis=0, dtype=xh.dtype) * validf[None, :]  # [C, B]
+            counts = ops.sum(onehot, axis=1, keepdims=True)  # [C, 1]
+            batch_mean = ops.matmul(onehot, xh) / ops.maximum(counts, 1.0)
+            moved = sphere.normalize(m * q + (1.0 - m) * batch_mean)
+            self.class_means.assign(ops.where(counts > 0, moved, q))
+            return
         same = ops.cast(ops.equal(y[:, None], y[None, :]), xh.dtype) * validf[:, None] * validf[None, :]  # Y Y^T
         batch_mean = ops.matmul(same, xh) / ops.maximum(ops.sum(same, axis=1, keepdims=True), 1.0)  # [B, d]
-        q = ops.convert_to_tensor(self.class_means)
-        rows = ops.where(valid, y, 0)
-        moved = sphere.normalize(self.momentum * ops.take(q, rows, axis=0) + (1.0 - self.momentum) * batch_mean)
-        # A label outside [0, C) writes into a spare row C that is dropped (ignored here; the loss turns it
-        # into NaN), so the update is the same on every backend.
+        moved = sphere.normalize(m * ops.take(q, ops.where(valid, y, 0), axis=0) + (1.0 - m) * batch_mean)
+        # A label outside [0, C) writes into a spare row C that is dropped.
         spare = ops.concatenate([q, ops.zeros((1, q.shape[1]), dtype=q.dtype)], axis=0)
         index = ops.where(valid, y, c)[:, None]
         self.class_means.assign(ops.scatter_update(spare, index, moved)[:c])
