@@ -39,7 +39,9 @@ class PrototypeReassignment(keras.callbacks.Callback):
     (epoch, step, changed, seconds) tuples and printed when `verbose`.
 
     Put it *before* `keras.callbacks.BackupAndRestore` (or `ModelCheckpoint`) in the callback list, so
-    the checkpoint written at the end of an epoch already holds that epoch's assignment.
+    the checkpoint written at the end of an epoch already holds that epoch's assignment, and before
+    `TensorBoard` / `CSVLogger` if they should record `reassigned` (callbacks see the epoch logs in list
+    order; Keras' History always sees it).
 
     Args:
         every_n_epochs: int >= 1 (default 1, the paper: one update per epoch).
