@@ -138,7 +138,8 @@ def train(args):
         test_ds = test_ds.map(lambda x, y: ((x, y), y))
 
     timer = common.epoch_timer()
-    callbacks = [timer, keras.callbacks.TensorBoard(os.path.join(out, "logs"))] + list(spec.callbacks)
+    # Head callbacks first: what they write into `logs` (e.g. `reassigned`) then reaches TensorBoard and history.
+    callbacks = [timer] + list(spec.callbacks) + [keras.callbacks.TensorBoard(os.path.join(out, "logs"))]
     print(f"[classification] {run_name}: {len(xtr)} train / {len(xte)} test images, {num_classes} classes, "
           f"{model.count_params():,} parameters; head: {spec.description}")
     # The tf.data pipeline already reshuffles every epoch; shuffle=False only silences keras.
@@ -176,6 +177,7 @@ def train(args):
         "test_accuracy": float(test_acc),
         "test_loss": float(test_loss),
         "final_train_loss": float(history.history["loss"][-1]),
+        "history": {k: [float(v) for v in vs] for k, vs in history.history.items()},
         "epoch_seconds": [round(t, 3) for t in timer.times],
         "median_epoch_seconds": float(np.median(timer.times)) if timer.times else None,
         "model_path": model_path,
