@@ -54,3 +54,8 @@ from zoo.data.pk import pk_batches, pk_plan  # noqa: E402
 
 __all__ += ["pk_batches", "pk_plan"]
 # --- episodes (issue 7) ---
+from zoo.data.episodes import IMAGE_EXTENSIONS, FewShotSplit, episode_plan, episodes  # noqa: E402
+from zoo.data.fewshot_splits import FEWSHOT_DATASETS, MINI_IMAGENET_SPLIT_FILES, fewshot_splits  # noqa: E402
+
+__all__ += ["FewShotSplit", "episodes", "episode_plan", "IMAGE_EXTENSIONS",
+            "fewshot_splits", "FEWSHOT_DATASETS", "MINI_IMAGENET_SPLIT_FILES"]
