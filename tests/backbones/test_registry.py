@@ -12,12 +12,13 @@ import zoo.backbones
 from tests.backbones.test_support import quick, shapes_only
 from tests.helpers import assert_all_finite, value_and_grad
 
-ALL = ["conv4", "hub_resnet", "hub_vit", "lenet", "resnet20", "resnet32", "resnet56"]
+ALL = ["conv4", "hub_resnet", "hub_vit", "lenet", "resnet12", "resnet20", "resnet32", "resnet56"]
 HUB = {"hub_resnet", "hub_vit"}
 DIM = 4
 # Small options where the default config is large; the other names use their defaults.
 TINY = {
     "conv4": dict(filters=8),
+    "resnet12": dict(channels=(8, 8, 8, DIM)),       # its embedding is the last block's channels
     "hub_vit": dict(num_layers=1, hidden_dim=16, num_heads=2, mlp_dim=32),
 }
 _MODELS = {}

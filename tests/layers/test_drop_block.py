@@ -163,6 +163,21 @@ def test_warmup_ramps_the_rate_and_counts_training_calls_only():
     assert zoo.layers.DropBlock(0.1, 5).current_rate() == 0.1
 
 
+def test_fit_advances_the_schedule_on_every_backend():
+    # the step counter is a non-trainable weight updated inside the compiled train step (JAX: stateless)
+    inputs = keras.Input((6, 6, 2))
+    x = keras.layers.Conv2D(2, 1, name="conv")(inputs)
+    x = zoo.layers.DropBlock(0.2, 3, warmup_steps=100, seed=1, name="db")(x)
+    model = keras.Model(inputs, keras.layers.GlobalAveragePooling2D()(x))
+    model.compile("sgd", "mse")
+    history = model.fit(np.random.rand(12, 6, 6, 2).astype("float32"), np.zeros((12, 2), "float32"),
+                        batch_size=4, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
+    assert int(to_numpy(model.get_layer("db").step)) == 3
+    model.predict(np.zeros((4, 6, 6, 2), "float32"), verbose=0)
+    assert int(to_numpy(model.get_layer("db").step)) == 3
+
+
 def test_serialisation_round_trip():
     layer = zoo.layers.DropBlock(rate=0.15, block_size=3, warmup_steps=100, seed=9, name="db")
     copy = roundtrip_object(layer)

@@ -9,6 +9,7 @@ normalise or project it.
 |-------------|--------------------------------------------------------------------------|------------------|
 | `lenet`     | hyperbolic-image-embeddings MNIST LeNet (conv20-conv50-fc500-fc dim)      | `lenet.py`       |
 | `conv4`     | 4 x [conv3x3-BN-ReLU-maxpool2] few-shot encoder (hyptorch / ProtoNet)     | `conv4.py`       |
+| `resnet12`  | few-shot ResNet-12, 64-128-256-512, DropBlock, global max-pool            | `resnet12.py`    |
 | `resnet20`  | CIFAR ResNet, 3 x 3 BasicBlocks, 16/32/64 channels                       | `cifar_resnet.py`|
 | `resnet32`  | CIFAR ResNet, 3 x 5 BasicBlocks                                          | `cifar_resnet.py`|
 | `resnet56`  | CIFAR ResNet, 3 x 9 BasicBlocks                                          | `cifar_resnet.py`|
@@ -21,7 +22,7 @@ Example:
     >>> model(np.zeros((2, 28, 28, 1), "float32")).shape
     (2, 64)
     >>> zoo.backbones.available()
-    ['conv4', 'hub_resnet', 'hub_vit', 'lenet', 'resnet20', 'resnet32', 'resnet56']
+    ['conv4', 'hub_resnet', 'hub_vit', 'lenet', 'resnet12', 'resnet20', 'resnet32', 'resnet56']
 
 Keyword arguments are forwarded to the family's builder (for example `variant="flatten"` for
 `conv4`, `shortcut="pad"` / `width=2` for the CIFAR ResNets, `preset=...` for the keras-hub
@@ -93,11 +94,12 @@ def _check_input_shape(input_shape, *, backbone, min_size=1, allow_none=False):
     return tuple(out)
 
 
-from zoo.backbones import cifar_resnet, conv4, hub, lenet  # noqa: E402
+from zoo.backbones import cifar_resnet, conv4, hub, lenet, resnet12  # noqa: E402
 
 _REGISTRY = {
     "lenet": lenet.lenet,
     "conv4": conv4.conv4,
+    "resnet12": resnet12.resnet12,
     "resnet20": cifar_resnet.resnet20,
     "resnet32": cifar_resnet.resnet32,
     "resnet56": cifar_resnet.resnet56,
@@ -111,7 +113,7 @@ def available():
 
     Example:
         >>> zoo.backbones.available()
-        ['conv4', 'hub_resnet', 'hub_vit', 'lenet', 'resnet20', 'resnet32', 'resnet56']
+        ['conv4', 'hub_resnet', 'hub_vit', 'lenet', 'resnet12', 'resnet20', 'resnet32', 'resnet56']
     """
     return sorted(_REGISTRY)
 
