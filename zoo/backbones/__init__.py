@@ -158,4 +158,4 @@ def get(name, /, input_shape, embedding_dim, **kwargs):
     return builder(input_shape, embedding_dim, **kwargs)
 
 
-__all__ = ["get", "available", "lenet", "conv4", "cifar_resnet", "hub"]
+__all__ = ["get", "available", "lenet", "conv4", "resnet12", "cifar_resnet", "hub"]
