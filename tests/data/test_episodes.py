@@ -158,6 +158,12 @@ def test_folder_png_jpg_grayscale_rgb_resize(tmp_path):
         assert np.allclose(p, 50, atol=1) or np.allclose(p, [200, 100, 30], atol=4)
     default = FewShotSplit.from_folder(tmp_path, verbose=0)   # size of the first image
     assert default.image_size == (10, 12)
+    # A folder path is a source too: the same episodes as the split read from it.
+    by_path = collect(zoo.data.episodes(str(tmp_path), 2, 1, 3, episodes=2, seed=4, image_size=8))
+    by_split = collect(zoo.data.episodes(split, 2, 1, 3, episodes=2, seed=4))
+    for (px_, py_), (sx_, sy_) in zip(by_path, by_split):
+        np.testing.assert_array_equal(px_, sx_)
+        np.testing.assert_array_equal(py_, sy_)
 
 
 def test_from_dataset_matches_arrays_and_shows_progress(capsys):

@@ -430,7 +430,8 @@ def episodes(source, way, shot, query, episodes=100, seed=0, normalize=None, ima
     the first pass's episodes on every pass (fixed validation/test episodes).
 
     Args:
-        source: a `zoo.data.FewShotSplit`, an ``(x, y)`` pair of arrays, or a finite `tf.data.Dataset` of
+        source: a `zoo.data.FewShotSplit`, an image folder path (one sub-folder per class, read lazily with
+            `FewShotSplit.from_folder`), an ``(x, y)`` pair of arrays, or a finite `tf.data.Dataset` of
             ``(image, label)`` (materialised with `FewShotSplit.from_dataset`).
         way: classes per episode, 1..num_classes (the reference trains 30-way 1-shot / 20-way 5-shot on
             MiniImageNet and evaluates 5-way).
@@ -493,9 +494,12 @@ def episodes(source, way, shot, query, episodes=100, seed=0, normalize=None, ima
         split = FewShotSplit.from_dataset(source)
     elif isinstance(source, tuple) and len(source) == 2:
         split = FewShotSplit.from_arrays(*source)
+    elif isinstance(source, (str, os.PathLike)):
+        split = FewShotSplit.from_folder(source, image_size=image_size)
     else:
-        raise TypeError("episodes: `source` must be a zoo.data.FewShotSplit, an (x, y) pair of arrays or a "
-                        f"tf.data.Dataset of (image, label); got {type(source).__name__}.")
+        raise TypeError("episodes: `source` must be a zoo.data.FewShotSplit, an (x, y) pair of arrays, a "
+                        "tf.data.Dataset of (image, label) or an image folder with one sub-folder per class; "
+                        f"got {type(source).__name__}.")
     if way > split.num_classes:
         raise ValueError(f"episodes: `way` = {way} is larger than the number of classes in the split "
                          f"({split.num_classes}); use way <= {split.num_classes}.")
