@@ -16,6 +16,7 @@ printed as a NaN check.
 Usage:
     python -m benchmarks.fewshot_episode                      # KERAS_BACKEND honoured
     python -m benchmarks.fewshot_episode --image-size 42 --steps 5 --json runs/bench/fewshot.json
+    python -m benchmarks.fewshot_episode --backbone none --steps 20   # the heads alone
 """
 
 import argparse
@@ -34,7 +35,7 @@ def rss_mb():
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def measure(variant, way, shot, query, dim, size, steps, warmup, c):
+def measure(variant, way, shot, query, dim, size, steps, warmup, c, backbone="conv4"):
     """Runs in the child process: build, step, report JSON on stdout."""
     import keras
     import numpy as np
@@ -46,9 +47,15 @@ def measure(variant, way, shot, query, dim, size, steps, warmup, c):
     keras.utils.set_random_seed(0)
     n = (shot + query) * way
     rng = np.random.default_rng(0)
-    x = rng.normal(size=(n, size, size, 3)).astype("float32")
-    images = keras.Input((size, size, 3))
-    z = zoo.backbones.get("conv4", input_shape=(size, size, 3), embedding_dim=dim)(images)
+    if backbone == "none":
+        # The head's own cost: precomputed 1600-d features through one trainable Dense layer.
+        x = rng.normal(size=(n, dim)).astype("float32")
+        images = keras.Input((dim,))
+        z = keras.layers.Dense(dim)(images)
+    else:
+        x = rng.normal(size=(n, size, size, 3)).astype("float32")
+        images = keras.Input((size, size, 3))
+        z = zoo.backbones.get("conv4", input_shape=(size, size, 3), embedding_dim=dim)(images)
     if variant == "softmax":
         out = keras.layers.Dense(way)(z)
         y = np.arange(n, dtype="int32") % way
@@ -72,7 +79,8 @@ def measure(variant, way, shot, query, dim, size, steps, warmup, c):
         times.append(time.perf_counter() - t0)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     value = float(np.asarray(value).reshape(-1)[0])
-    return {"variant": variant, "backend": keras.backend.backend(), "images": n, "dim": dim, "size": size,
+    return {"variant": variant, "backend": keras.backend.backend(), "backbone": backbone, "images": n, "dim": dim,
+            "size": size,
             "median_step_s": float(np.median(times)), "steps": steps, "added_peak_mb": peak - base,
             "loss": value, "finite": bool(np.isfinite(value))}
 
@@ -81,7 +89,7 @@ def run_child(variant, args):
     cmd = [sys.executable, "-m", "benchmarks.fewshot_episode", "--child", variant, "--way", str(args.way),
            "--shot", str(args.shot), "--query", str(args.query), "--dim", str(args.dim),
            "--image-size", str(args.image_size), "--steps", str(args.steps), "--warmup", str(args.warmup),
-           "--c", str(args.c)]
+           "--c", str(args.c), "--backbone", args.backbone]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError(f"{variant} failed:\n{proc.stderr[-3000:]}")
@@ -98,19 +106,22 @@ def main(argv=None):
     p.add_argument("--c", type=float, default=0.01)
     p.add_argument("--steps", type=int, default=3)
     p.add_argument("--warmup", type=int, default=1)
+    p.add_argument("--backbone", default="conv4", choices=("conv4", "none"),
+                   help="none: the head alone on precomputed features (one trainable Dense layer before it)")
     p.add_argument("--variants", nargs="*", default=list(VARIANTS), choices=VARIANTS)
     p.add_argument("--json", default=None, help="also write the rows to this file")
     p.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
         print(json.dumps(measure(args.child, args.way, args.shot, args.query, args.dim, args.image_size,
-                                 args.steps, args.warmup, args.c)))
+                                 args.steps, args.warmup, args.c, args.backbone)))
         return None
     rows = []
     for variant in args.variants:
         row = run_child(variant, args)
         rows.append(row)
-        print(f"{row['backend']:<10} {variant:<10} {row['images']} images {args.image_size}px dim {args.dim}: "
+        what = "features" if args.backbone == "none" else f"images {args.image_size}px"
+        print(f"{row['backend']:<10} {variant:<10} {row['images']} {what} dim {args.dim}: "
               f"{row['median_step_s'] * 1000:8.1f} ms/step, +{row['added_peak_mb']:7.1f} MB peak, "
               f"loss {row['loss']:.4f}{'' if row['finite'] else '  NOT FINITE'}", flush=True)
     by = {r["variant"]: r for r in rows}
