@@ -482,7 +482,7 @@ def episodes(source, way, shot, query, episodes=100, seed=0, normalize=None, ima
     """
     import tensorflow as tf
 
-    from zoo.data.pipeline import _augment_fns, _check_normalize
+    from zoo.data.pipeline import _augment_fns, _check_normalize, float_images
 
     way = _check_int(way, "way", 1)
     shot = _check_int(shot, "shot", 1)
@@ -544,15 +544,7 @@ def episodes(source, way, shot, query, episodes=100, seed=0, normalize=None, ima
     y = tf.constant(np.tile(np.arange(way, dtype=np.int32), query))
 
     def finish(x):
-        if augment_fns:
-            x = x * (255.0 * scale)   # keras' preprocessing layers assume 0..255
-            for fn in augment_fns:
-                x = tf.convert_to_tensor(fn(x), dtype=tf.float32)
-            x = x * (1.0 / 255.0)
-        elif scale != 1.0:
-            x = x * scale
-        if norm is not None:
-            x = (x - norm[0]) / norm[1]
+        x = float_images(x, augment_fns, scale, norm)
         return tf.ensure_shape(x, [rows, size[0], size[1], channels]), y
 
     ds = ds.map(finish, num_parallel_calls=None if augment_fns else tf.data.AUTOTUNE)

@@ -87,6 +87,28 @@ def _check_normalize(normalize, channels):
     return mean, std
 
 
+def float_images(images, augment_fns, scale, norm):
+    """Float32 batch: augment (in 0..255), scale to [0, 1] by `scale`, then `(x - mean) / std`.
+
+    Shared by `make_dataset` and `zoo.data.episodes`; `augment_fns` from `_augment_fns`, `norm` from
+    `_check_normalize` (or None), `scale` = 1/255 for integer images, 1 for [0, 1] floats.
+    """
+    import tensorflow as tf
+
+    images = tf.cast(images, tf.float32)
+    if augment_fns:
+        # Augment in 0..255, the range Keras' preprocessing layers assume by default.
+        images = images * (255.0 * scale)
+        for fn in augment_fns:
+            images = tf.convert_to_tensor(fn(images), dtype=tf.float32)
+        images = images * (1.0 / 255.0)
+    elif scale != 1.0:
+        images = images * scale
+    if norm is not None:
+        images = (images - norm[0]) / norm[1]
+    return images
+
+
 def make_dataset(x, y=None, batch_size=128, shuffle=False, augment=None, normalize=None, seed=0,
                  drop_remainder=False, repeat=False, cache=True):
     """Build a batched `tf.data.Dataset` of float images (and int labels) that feeds `model.fit`.
@@ -178,18 +200,7 @@ def make_dataset(x, y=None, batch_size=128, shuffle=False, augment=None, normali
     ds = ds.batch(int(batch_size), drop_remainder=bool(drop_remainder))
 
     def to_float(images):
-        images = tf.cast(images, tf.float32)
-        if augment_fns:
-            # Augment in 0..255, the range Keras' preprocessing layers assume by default.
-            images = images * (255.0 * scale)
-            for fn in augment_fns:
-                images = tf.convert_to_tensor(fn(images), dtype=tf.float32)
-            images = images * (1.0 / 255.0)
-        elif scale != 1.0:
-            images = images * scale
-        if norm is not None:
-            images = (images - norm[0]) / norm[1]
-        return images
+        return float_images(images, augment_fns, scale, norm)
 
     if y is None:
         ds = ds.map(to_float, num_parallel_calls=None if augment_fns else tf.data.AUTOTUNE)
