@@ -42,6 +42,11 @@ MIN_DENOM = 1e-15
 # of arccos is infinite at +-1. Float32 only: in float16 1 - 1e-7 rounds to 1 (heads run in float32).
 ACOS_EPS = 1e-7
 
+# Smallest value a *trainable* curvature can take: c = max(softplus(raw), MIN_TRAINABLE_C). softplus is
+# positive in exact arithmetic but underflows to 0 in float32 for raw < -104, and c = 0 divides by
+# sqrt(c) everywhere; 1e-8 is a ball of radius 1e4, flat for every practical purpose.
+MIN_TRAINABLE_C = 1e-8
+
 # Floor for arguments of log in losses (exponential triplet loss): the reference adds 1e-20, which
 # vanishes next to 1.0 in float32 and gives log(0) = -inf when a batch mean reaches its bound.
 LOG_EPS = 1e-7
