@@ -81,11 +81,11 @@ def main(argv=None):
     for n in args.naive_sizes:
         need_gb = n**3 * 8 / 1e9
         d = pairwise_distances(feats[rng.choice(len(feats), n, replace=True)])
-        tiled, t_tiled, m_tiled = measure(lambda: gromov_delta(d))
+        tiled, t_tiled, m_tiled = measure(lambda d=d: gromov_delta(d))
         if need_gb > args.naive_budget_gb:
             print(f"N={n}: reference needs {need_gb:.1f} GB > budget; skipped")
             continue
-        ref, t_ref, m_ref = measure(lambda: naive_delta(d))
+        ref, t_ref, m_ref = measure(lambda d=d: naive_delta(d))
         rows.append({"N": n, "what": "delta of one distance matrix", "tiled_s": t_tiled, "tiled_peak_MB": m_tiled / 1e6,
                      "reference_s": t_ref, "reference_peak_MB": m_ref / 1e6, "speedup": t_ref / t_tiled,
                      "memory_ratio": m_ref / max(m_tiled, 1), "rel_diff": abs(tiled - ref) / ref})
@@ -94,8 +94,8 @@ def main(argv=None):
               f"{m_ref / max(m_tiled, 1):7.1f}x | |delta diff|/delta {abs(tiled - ref) / ref:.1e}")
     for n in args.sizes:
         need_gb = n**3 * 8 / 1e9
-        res, seconds, peak = measure(lambda: delta_hyperbolicity(feats, n_samples=n, n_tries=args.tries,
-                                                                 seed=args.seed))
+        res, seconds, peak = measure(lambda n=n: delta_hyperbolicity(feats, n_samples=n, n_tries=args.tries,
+                                                                     seed=args.seed))
         rows.append({"N": n, "what": f"delta_hyperbolicity, {args.tries} tries", "tiled_s": seconds,
                      "tiled_s_per_try": seconds / args.tries, "tiled_peak_MB": peak / 1e6,
                      "reference_needs_GB": need_gb, "delta_rel": res["delta_rel"],

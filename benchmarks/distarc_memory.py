@@ -117,23 +117,27 @@ def main(argv=None):
         if "error" in r:
             print(f"  {variant:8s} B={batch:4d}: FAILED {r['error']!r}")
         else:
-            print(f"  {variant:8s} B={batch:4d}: +{r['peak_minus_base_mb']:8.1f} MB   {r['median_step_s'] * 1e3:9.1f} ms/step"
-                  f"   (backend {r['backend']})")
+            print(f"  {variant:8s} B={batch:4d}: +{r['peak_minus_base_mb']:8.1f} MB   "
+                  f"{r['median_step_s'] * 1e3:9.1f} ms/step   (backend {r['backend']})")
     by = {(r["variant"], r["batch"]): r for r in results if "error" not in r}
     c_small, n_small = by.get(("closed", args.naive_batch)), by.get(("naive", args.naive_batch))
     c_big, s_big = by.get(("closed", args.batch)), by.get(("softmax", args.batch))
     if c_small and n_small:
         bkd_gb = args.naive_batch * args.classes * args.dim * 4 / 2**30
-        print(f"naive / closed at B={args.naive_batch}: memory x{n_small['peak_minus_base_mb'] / c_small['peak_minus_base_mb']:.1f}, "
+        print(f"naive / closed at B={args.naive_batch}: "
+              f"memory x{n_small['peak_minus_base_mb'] / c_small['peak_minus_base_mb']:.1f}, "
               f"time x{n_small['median_step_s'] / c_small['median_step_s']:.1f} "
               f"(one [B, K, d] float32 tensor = {bkd_gb:.2f} GB; at B={args.batch}: "
               f"{args.batch * args.classes * args.dim * 4 / 2**30:.2f} GB)")
     if c_big and s_big:
-        print(f"DistArc / softmax Dense train step at B={args.batch}: time x{c_big['median_step_s'] / s_big['median_step_s']:.2f}, "
+        print(f"DistArc / softmax Dense train step at B={args.batch}: "
+              f"time x{c_big['median_step_s'] / s_big['median_step_s']:.2f}, "
               f"memory x{c_big['peak_minus_base_mb'] / s_big['peak_minus_base_mb']:.2f}")
     if c_big and c_small:
-        print(f"closed form B={args.batch} vs B={args.naive_batch}: memory x{c_big['peak_minus_base_mb'] / c_small['peak_minus_base_mb']:.2f} "
-              f"(batch x{args.batch / args.naive_batch:.0f}; B×K float32 = {args.batch * args.classes * 4 / 2**20:.1f} MB)")
+        print(f"closed form B={args.batch} vs B={args.naive_batch}: "
+              f"memory x{c_big['peak_minus_base_mb'] / c_small['peak_minus_base_mb']:.2f} "
+              f"(batch x{args.batch / args.naive_batch:.0f}; "
+              f"B×K float32 = {args.batch * args.classes * 4 / 2**20:.1f} MB)")
     if args.out:
         with open(args.out, "w") as f:
             json.dump(results, f, indent=2)

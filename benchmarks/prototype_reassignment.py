@@ -18,6 +18,7 @@ Usage:
 """
 
 import argparse
+import functools
 import json
 import os
 import subprocess
@@ -59,17 +60,13 @@ def assign_child(num_classes, dim, mode):
         model = keras.Sequential([keras.Input((dim,)), head])
         cb = PrototypeReassignment(verbose=0)
         cb.set_model(model)
+    import runpy
+
     from scipy.optimize import linear_sum_assignment
 
-    # The host step alone: load zoo/prototypes/assignment.py by path, so that (except in "callback" mode)
+    # The host step alone: run zoo/prototypes/assignment.py by path, so that (except in "callback" mode)
     # the process holds no deep-learning framework (`import zoo` would import keras and its backend).
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(
-        "_zoo_assignment", os.path.join(ROOT, "zoo", "prototypes", "assignment.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    assign_from_means = module.assign_from_means
+    assign_from_means = runpy.run_path(os.path.join(ROOT, "zoo", "prototypes", "assignment.py"))["assign_from_means"]
 
     base = _maxrss_mb()
     tracemalloc.start()
@@ -154,8 +151,8 @@ def bench_step(configs, steps, repeats, backbone):
         x = rng.standard_normal((n, 28, 28, 1) if backbone else (n, dim)).astype("float32")
         y = rng.integers(0, classes, n).astype("int32")
         times = {"proto": [], "dense": []}
-        fits = {"proto": lambda: proto.fit([x, y], y, batch_size=batch, epochs=1, verbose=0, shuffle=False),
-                "dense": lambda: dense.fit(x, y, batch_size=batch, epochs=1, verbose=0, shuffle=False)}
+        fits = {name: functools.partial(model.fit, inputs, y, batch_size=batch, epochs=1, verbose=0, shuffle=False)
+                for name, model, inputs in (("proto", proto, [x, y]), ("dense", dense, x))}
         for name in fits:  # warm-up: tracing / compilation
             fits[name]()
         for _ in range(repeats):
