@@ -51,10 +51,10 @@ def test_training_smoke_assignment_changes_and_is_the_scipy_optimum(digits, tmp_
     loss = hist.history["loss"]
     assert loss[-1] < 0.6 * loss[0], loss
     assert len(cb.history) == EPOCHS and hist.history["reassigned"] == [c for _, _, c, _ in cb.history]
-    final = to_numpy(head.assignment)
     assert sum(hist.history["reassigned"]) > 0  # the assignment changed during training
     scores = to_numpy(head.class_means).astype(np.float64) @ to_numpy(head.prototypes).astype(np.float64).T
-    np.testing.assert_array_equal(final, linear_sum_assignment(-scores)[1])
+    # The solve after the last epoch is the scipy optimum, kept pending (no step was trained with it).
+    np.testing.assert_array_equal(cb.pending, linear_sum_assignment(-scores)[1])
     acc = (to_numpy(model([xt, yt])).argmax(1) == yt).mean()
     assert acc > 0.5, acc
     model.save(tmp_path / "m.keras")
@@ -129,9 +129,45 @@ def test_every_n_steps_schedule(digits):
     hist = model.fit([x, y], y, epochs=2, batch_size=64, callbacks=[cb], verbose=0, shuffle=False)
     assert [s for _, s, _, _ in cb.history] == [2, 4, 6, 8]
     assert len(hist.history["reassigned"]) == 2
-    # the assignment written by the last step is the one the model keeps (no stale backend state)
+    # step 8 is the last step of the fit: its solve (the scipy optimum) waits in `pending`; applying it writes
+    # it into the head (no stale backend state)
     scores = head.class_prototype_scores()
+    np.testing.assert_array_equal(cb.pending, linear_sum_assignment(-scores)[1])
+    cb.apply_pending()
+    assert cb.pending is None
     np.testing.assert_array_equal(to_numpy(head.assignment), linear_sum_assignment(-scores)[1])
+
+
+class _AssignmentSpy(keras.callbacks.Callback):
+    """Records the head's assignment at every training step (what the features are trained with)."""
+
+    def __init__(self, head):
+        super().__init__()
+        self.head, self.trained_with = head, []
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.trained_with.append(to_numpy(self.head.assignment).copy())
+
+
+@pytest.mark.parametrize("schedule", [{"every_n_epochs": 1}, {"every_n_steps": 2}])
+def test_model_leaves_fit_with_the_assignment_it_was_trained_with(digits, schedule):
+    """Fidelity: the solve due after the last step of a fit must not replace the trained assignment
+    (the test set is evaluated right after fit); it takes effect when training continues."""
+    (x, y), _ = digits
+    x, y = x[:256], y[:256]
+    model, head = _model(seed=3)
+    cb = PrototypeReassignment(verbose=0, **schedule)
+    spy = _AssignmentSpy(head)
+    kw = dict(batch_size=64, verbose=0, shuffle=False)
+    model.fit([x, y], y, epochs=1, callbacks=[cb, spy], **kw)
+    assert cb.history[-1][2] > 0, cb.history  # the last solve would change the assignment
+    np.testing.assert_array_equal(to_numpy(head.assignment), spy.trained_with[-1])
+    assert cb.pending is not None and not np.array_equal(cb.pending, spy.trained_with[-1])
+    pending = cb.pending.copy()
+    # Training continues with the same callback: the pending solve is applied before the first new step.
+    model.fit([x, y], y, epochs=1, callbacks=[cb, spy], **kw)
+    np.testing.assert_array_equal(spy.trained_with[4], pending)
+    np.testing.assert_array_equal(to_numpy(head.assignment), spy.trained_with[-1])
 
 
 def test_bad_input():

@@ -1,10 +1,11 @@
 """`PrototypeReassignment`: the Hungarian label-to-prototype step of DL2PA, driven from `model.fit`."""
 
-import numbers
 import time
 
 import keras
 import numpy as np
+
+from zoo._checks import check_int
 
 __all__ = ["PrototypeReassignment"]
 
@@ -38,6 +39,13 @@ class PrototypeReassignment(keras.callbacks.Callback):
     logs as `reassigned` (History / TensorBoard record it), kept in `self.history` as
     (epoch, step, changed, seconds) tuples and printed when `verbose`.
 
+    The model leaves `fit` with the assignment its features were trained with: a reassignment that
+    falls due after the last training step of a `fit` (the end of its last epoch, or its last step) is
+    solved and recorded as usual but only *applied* before the next training step, i.e. when training
+    continues (another `fit` with this callback). So the test accuracy reported after `fit` comes from
+    the assignment of the last epoch, never from one no step was trained with. `pending` holds that
+    unapplied assignment (None when there is none); `apply_pending()` applies it by hand.
+
     Put it *before* `keras.callbacks.BackupAndRestore` (or `ModelCheckpoint`) in the callback list, so
     the checkpoint written at the end of an epoch already holds that epoch's assignment, and before
     `TensorBoard` / `CSVLogger` if they should record `reassigned` (callbacks see the epoch logs in list
@@ -64,21 +72,21 @@ class PrototypeReassignment(keras.callbacks.Callback):
     Departures from the reference code:
         No Hungarian step at construction (the head starts from the identity assignment; see
         `PrototypeHead`). The assignment is an integer variable indexing the fixed prototypes, not a
-        permuted copy of them.
+        permuted copy of them. The reference also re-solves after its last validation, then evaluates the
+        test set with that never-trained assignment; here the last solve waits for further training (see
+        above), so the reported number comes from the assignment the model was trained with.
     """
 
     def __init__(self, every_n_epochs=1, every_n_steps=None, layer_name=None, verbose=1):
         super().__init__()
-        if isinstance(every_n_epochs, bool) or not isinstance(every_n_epochs, numbers.Integral) or every_n_epochs < 1:
-            raise ValueError(f"`every_n_epochs` must be an integer >= 1; got {every_n_epochs!r}.")
-        if every_n_steps is not None and (isinstance(every_n_steps, bool)
-                                          or not isinstance(every_n_steps, numbers.Integral) or every_n_steps < 1):
-            raise ValueError(f"`every_n_steps` must be None or an integer >= 1; got {every_n_steps!r}.")
-        self.every_n_epochs = int(every_n_epochs)
-        self.every_n_steps = None if every_n_steps is None else int(every_n_steps)
+        owner = "PrototypeReassignment"
+        self.every_n_epochs = check_int(every_n_epochs, "every_n_epochs", minimum=1, owner=owner)
+        self.every_n_steps = None if every_n_steps is None else check_int(
+            every_n_steps, "every_n_steps", minimum=1, owner=owner)
         self.layer_name = layer_name
         self.verbose = int(verbose)
         self.history = []
+        self.pending = None
         self._epoch = 0
         self._step_changes = 0
 
@@ -101,8 +109,8 @@ class PrototypeReassignment(keras.callbacks.Callback):
 
     # -- the step -----------------------------------------------------------------------------------
 
-    def reassign(self):
-        """Solve the assignment from the current class means, set it, return how many classes changed."""
+    def solve(self):
+        """(assignment, changed, seconds): the Hungarian solution on the current class means, not applied."""
         from zoo.prototypes import assign_from_means
 
         head = self.head()
@@ -111,8 +119,34 @@ class PrototypeReassignment(keras.callbacks.Callback):
         protos = keras.ops.convert_to_numpy(head.prototypes)
         old = np.asarray(keras.ops.convert_to_numpy(head.assignment)).astype(np.int64)
         new = assign_from_means(means, protos)
-        head.set_assignment(new)
-        return int(np.sum(new != old)), time.perf_counter() - t0
+        return new, int(np.sum(new != old)), time.perf_counter() - t0
+
+    def reassign(self, apply=True):
+        """Solve the assignment from the current class means and set it (or keep it in `pending` when
+        `apply` is False); return (how many classes changed, seconds)."""
+        new, changed, seconds = self.solve()
+        if apply:
+            self.head().set_assignment(new)
+            self.pending = None
+        else:
+            self.pending = new
+        return changed, seconds
+
+    def apply_pending(self):
+        """Apply the assignment solved after the last training step of a fit (no-op when none waits)."""
+        if self.pending is not None:
+            self.head().set_assignment(self.pending)
+            self.pending = None
+
+    def _last_step_of_fit(self, epoch, batch):
+        """True when no training step of this fit follows (epoch, batch); batch None: end of the epoch."""
+        params = self.params or {}
+        epochs, steps = params.get("epochs"), params.get("steps")
+        if epochs is None or epoch + 1 < epochs:
+            return False
+        if batch is None:
+            return True
+        return steps is not None and batch + 1 >= steps
 
     def _record(self, epoch, step, changed, seconds):
         self.history.append((int(epoch), None if step is None else int(step), changed, seconds))
@@ -130,12 +164,18 @@ class PrototypeReassignment(keras.callbacks.Callback):
         self._epoch = epoch
         self._step_changes = 0
 
+    def on_train_batch_begin(self, batch, logs=None):
+        self.apply_pending()  # training continues: the solve due after the previous step takes effect
+
     def on_train_batch_end(self, batch, logs=None):
         if self.every_n_steps is None:
             return
         step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
         if step % self.every_n_steps == 0:
-            changed, seconds = self.reassign()
+            # The last step of a fit (when Keras knows the steps per epoch) keeps its solve pending; with an
+            # unknown epoch length, `pending` is applied before the next step, so nothing trains on it late.
+            last = self._last_step_of_fit(self._epoch, batch)
+            changed, seconds = self.reassign(apply=not last and (self.params or {}).get("steps") is not None)
             self._step_changes += changed
             self._record(self._epoch, step, changed, seconds)
 
@@ -146,7 +186,7 @@ class PrototypeReassignment(keras.callbacks.Callback):
             return
         if (epoch + 1) % self.every_n_epochs:
             return
-        changed, seconds = self.reassign()
+        changed, seconds = self.reassign(apply=not self._last_step_of_fit(epoch, None))
         self._record(epoch, None, changed, seconds)
         if logs is not None:
             logs["reassigned"] = changed
