@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Sets up everything the project needs, idempotently:
 #   - Fashion-MNIST from Debian's `dataset-fashion-mnist` package (when apt is usable);
-#   - a virtual environment in ./.venv with the package and its dev extras installed.
-# A second run with nothing changed takes about a second (a stamp keyed on pyproject.toml).
+#   - a virtual environment in ./.venv with the package and its dev extras installed at the exact versions
+#     of constraints.txt (pyproject.toml declares ranges; constraints.txt is the tested set).
+# A second run with nothing changed takes about a second (a stamp keyed on pyproject.toml, constraints.txt
+# and this script).
+# Off the project's machines, install the CPU build of torch into .venv first (README, "Install as a library").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -26,7 +29,7 @@ fi
 
 # 2. The virtual environment.
 STAMP=.venv/.zoo-installed
-WANT=$(cat pyproject.toml scripts/bootstrap.sh | sha256sum | cut -c1-16)
+WANT=$(cat pyproject.toml constraints.txt scripts/bootstrap.sh | sha256sum | cut -c1-16)
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$WANT" ] && .venv/bin/python -c "import zoo, keras" 2>/dev/null; then
   exit 0
 fi
@@ -36,10 +39,11 @@ pip_quiet() {  # pip, minus the noise about absent local index folders and setup
   .venv/bin/python -m pip "$@" 2>&1 | { grep -vE "^WARNING: Location|BuildBackendWarning|^ +!!|^ +\*+$|^ *$|corresp\(|return '|with strategy|^ {2,}[A-Z].*(license|careful|folders|name as|See https|By 20|update your|Please)" || true; }
   return "${PIPESTATUS[0]}"
 }
-pip_quiet install -q --upgrade pip setuptools wheel
-# torch first and alone, by exact version: that is the CPU build (a looser spec pulls a multi-GB CUDA build).
-pip_quiet install -q "torch==2.13.0"
-pip_quiet install -q -e ".[dev]"
+pip_quiet install -q -c constraints.txt --upgrade pip setuptools wheel
+# torch first and alone, at the exact CPU build that constraints.txt pins (resolved together with the rest,
+# a CUDA build of several GB could win).
+pip_quiet install -q -c constraints.txt torch
+pip_quiet install -q -c constraints.txt -e ".[dev]"
 .venv/bin/python -m pip check
 echo "$WANT" > "$STAMP"
 echo "[bootstrap] ready"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's test command: set everything up (idempotent), then run the whole suite once per Keras
-# backend (tensorflow, jax, torch). Extra arguments go to pytest (e.g. `-k poincare`, `tests/geometry`).
-# Exits non-zero if any backend fails.
+# backend (tensorflow, jax, torch), printing the ten slowest tests of each. Extra arguments go to pytest
+# (e.g. `-k poincare`, `tests/geometry`). Ends with a summary per backend (result, exit code, seconds) and
+# one `total: N passed, N failed` line; exits non-zero if any backend fails.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh || { echo "bootstrap failed"; exit 1; }
@@ -15,7 +16,7 @@ for backend in $BACKENDS; do
   echo "=== pytest on the $backend backend ==="
   start=$(date +%s)
   log=$(mktemp)
-  KERAS_BACKEND=$backend .venv/bin/python -m pytest -q -rfE "$@" 2>&1 | tee "$log"
+  KERAS_BACKEND=$backend .venv/bin/python -m pytest -q -rfE --durations=10 "$@" 2>&1 | tee "$log"
   rc=${PIPESTATUS[0]}
   secs=$(( $(date +%s) - start ))
   last=$(grep -E "(passed|failed|error|no tests ran)" "$log" | tail -n 1)
@@ -29,5 +30,6 @@ for backend in $BACKENDS; do
   if [ "$rc" -ne 0 ]; then status=1; fi
 done
 echo -e "=== summary per backend ===$summary"
+echo "wall time of all backends: ${SECONDS}s"
 echo "total: $total_passed passed, $total_failed failed"
 exit $status
