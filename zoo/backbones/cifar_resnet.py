@@ -3,7 +3,7 @@
 import keras
 from keras import layers, ops
 
-from zoo.backbones import _check_embedding_dim, _check_input_shape
+from zoo._checks import check_choice, check_embedding_dim, check_input_shape
 
 SHORTCUTS = ("projection", "pad", "conv3x3")
 # The two stride-2 stages should really downsample: 4 -> 4 -> 2 -> 1.
@@ -163,11 +163,10 @@ def cifar_resnet(
         returns the 64-d pooled feature; use `embedding_dim=64` and let the head project, or take
         the `pool` layer's output). Keras BatchNorm is configured with PyTorch's momentum/epsilon.
     """
-    embedding_dim = _check_embedding_dim(embedding_dim)
+    embedding_dim = check_embedding_dim(embedding_dim)
     if isinstance(depth, bool) or not hasattr(depth, "__index__") or depth < 8 or (depth - 2) % 6:
         raise ValueError(f"`depth` must be 6n + 2 with n >= 1 (20, 32, 56, ...); got {depth!r}.")
-    if shortcut not in SHORTCUTS:
-        raise ValueError(f"`shortcut` must be one of {SHORTCUTS}; got {shortcut!r}.")
+    check_choice(shortcut, "shortcut", SHORTCUTS)
     try:
         width = float(width)
     except (TypeError, ValueError):
@@ -178,7 +177,7 @@ def cifar_resnet(
     depth = int(depth)
     n = (depth - 2) // 6
     name = name or f"resnet{depth}"
-    input_shape = _check_input_shape(input_shape, backbone=name, min_size=MIN_SIZE, allow_none=True)
+    input_shape = check_input_shape(input_shape, backbone=name, min_size=MIN_SIZE, allow_none=True)
 
     inputs = keras.Input(shape=input_shape, name="images")
     x = _conv(inputs, channels[0], 3, 1, "stem_conv")

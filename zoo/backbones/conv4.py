@@ -3,7 +3,7 @@
 import keras
 from keras import layers
 
-from zoo.backbones import _check_embedding_dim, _check_input_shape
+from zoo._checks import check_choice, check_embedding_dim, check_input_shape, check_int
 
 # Four 2x2 max-pools must leave >= 1 pixel: 16 -> 8 -> 4 -> 2 -> 1.
 MIN_SIZE = 16
@@ -69,13 +69,10 @@ def conv4(input_shape=(84, 84, 3), embedding_dim=1600, *, filters=64, variant="h
         pool is global at every input size (same result at 84x84). Convolutions keep their bias as
         in the reference (redundant before BatchNorm, but it keeps the parameter count equal).
     """
-    embedding_dim = _check_embedding_dim(embedding_dim)
-    if variant not in VARIANTS:
-        raise ValueError(f"`variant` must be one of {VARIANTS}; got {variant!r}.")
-    if isinstance(filters, bool) or not hasattr(filters, "__index__") or int(filters) < 1:
-        raise ValueError(f"`filters` must be an integer >= 1; got {filters!r}.")
-    filters = int(filters)
-    input_shape = _check_input_shape(
+    embedding_dim = check_embedding_dim(embedding_dim)
+    check_choice(variant, "variant", VARIANTS)
+    filters = check_int(filters, "filters", minimum=1)
+    input_shape = check_input_shape(
         input_shape, backbone="conv4", min_size=MIN_SIZE, allow_none=(variant == "hyptorch")
     )
 

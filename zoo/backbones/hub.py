@@ -15,7 +15,7 @@ import os
 import keras
 from keras import layers
 
-from zoo.backbones import _check_embedding_dim, _check_input_shape
+from zoo._checks import check_choice, check_embedding_dim, check_input_shape
 
 # Small random-init configs: fast to build and run on a CPU, fine for 28x28 and 32x32 inputs.
 # keras-hub's ResNetBackbone requires stackwise_num_filters[0] == 64 and, for "basic_block", the
@@ -143,9 +143,8 @@ def hub_resnet(
         (`keras_hub.models.ResNetImageConverter`), which this adapter does not apply.
     """
     keras_hub = _keras_hub()
-    embedding_dim = _check_embedding_dim(embedding_dim)
-    if pooling not in RESNET_POOLINGS:
-        raise ValueError(f"`pooling` must be one of {RESNET_POOLINGS}; got {pooling!r}.")
+    embedding_dim = check_embedding_dim(embedding_dim)
+    check_choice(pooling, "pooling", RESNET_POOLINGS)
     cls = keras_hub.models.ResNetBackbone
     if preset is None:
         cfg = dict(SMALL_RESNET_CONFIG)
@@ -153,11 +152,11 @@ def hub_resnet(
         cfg.update(config)
         # Stem: stride-2 conv then stride-2 max-pool; then each stack's stride.
         min_size = 4 * max(1, _prod(cfg["stackwise_num_strides"]))
-        input_shape = _check_input_shape(input_shape, backbone="hub_resnet", min_size=min_size,
+        input_shape = check_input_shape(input_shape, backbone="hub_resnet", min_size=min_size,
                                          allow_none=True)
         hub_backbone = cls(image_shape=input_shape, name="resnet_backbone", **cfg)
     else:
-        input_shape = _check_input_shape(input_shape, backbone="hub_resnet", min_size=8, allow_none=True)
+        input_shape = check_input_shape(input_shape, backbone="hub_resnet", min_size=8, allow_none=True)
         hub_backbone = _from_preset(cls, preset, load_weights, "hub_resnet", name="resnet_backbone", **config)
         _check_preset_input(hub_backbone, input_shape, "hub_resnet")
 
@@ -217,7 +216,7 @@ def hub_vit(
         also averages in the class token.
     """
     keras_hub = _keras_hub()
-    embedding_dim = _check_embedding_dim(embedding_dim)
+    embedding_dim = check_embedding_dim(embedding_dim)
     if pooling is not None and pooling not in VIT_POOLINGS:
         raise ValueError(f"`pooling` must be one of {VIT_POOLINGS} or None; got {pooling!r}.")
     cls = keras_hub.models.ViTBackbone
@@ -229,7 +228,7 @@ def hub_vit(
         cfg.update(config)
         patch = cfg["patch_size"]
         patch = (patch, patch) if isinstance(patch, int) else tuple(patch)
-        input_shape = _check_input_shape(input_shape, backbone="hub_vit", min_size=min(patch))
+        input_shape = check_input_shape(input_shape, backbone="hub_vit", min_size=min(patch))
         for size, p, what in zip(input_shape, patch, ("height", "width")):
             if size % p:
                 raise ValueError(
@@ -241,7 +240,7 @@ def hub_vit(
             )
         hub_backbone = cls(image_shape=input_shape, name="vit_backbone", **cfg)
     else:
-        input_shape = _check_input_shape(input_shape, backbone="hub_vit")
+        input_shape = check_input_shape(input_shape, backbone="hub_vit")
         hub_backbone = _from_preset(cls, preset, load_weights, "hub_vit", name="vit_backbone", **config)
         _check_preset_input(hub_backbone, input_shape, "hub_vit")
 

@@ -3,7 +3,7 @@
 import keras
 from keras import layers
 
-from zoo.backbones import _check_embedding_dim, _check_input_shape
+from zoo._checks import check_embedding_dim, check_input_shape
 
 # Smallest height/width: two valid 5x5 convs, each followed by a 2x2 max-pool, must leave >= 1 pixel
 # (16 -> 12 -> 6 -> 2 -> 1).
@@ -44,8 +44,8 @@ def lenet(input_shape=(28, 28, 1), embedding_dim=64, *, name="lenet"):
         Keras flattens in (H, W, C) order while PyTorch flattens (C, H, W): the architecture is the
         same, but porting the first Dense weights from a PyTorch checkpoint needs a permutation.
     """
-    embedding_dim = _check_embedding_dim(embedding_dim)
-    input_shape = _check_input_shape(input_shape, backbone="lenet", min_size=MIN_SIZE)
+    embedding_dim = check_embedding_dim(embedding_dim)
+    input_shape = check_input_shape(input_shape, backbone="lenet", min_size=MIN_SIZE)
     inputs = keras.Input(shape=input_shape, name="images")
     x = layers.Conv2D(20, 5, padding="valid", name="conv1")(inputs)
     x = layers.Activation("relu", name="relu1")(x)

@@ -5,7 +5,7 @@ import numbers
 import keras
 from keras import layers
 
-from zoo.backbones import _check_embedding_dim, _check_input_shape
+from zoo._checks import check_choice, check_embedding_dim, check_input_shape, check_int
 from zoo.layers.drop_block import DropBlock
 
 # Four 2x2 max-pools must leave >= 1 pixel: 16 -> 8 -> 4 -> 2 -> 1.
@@ -158,8 +158,8 @@ def resnet12(
           `pool="avg"` is global too, where FEAT's `AvgPool2d(5)` is global only at 84x84.
     """
     channels = _check_channels(channels)
-    embedding_dim = _check_embedding_dim(embedding_dim)
-    input_shape = _check_input_shape(input_shape, backbone="resnet12", min_size=MIN_SIZE)
+    embedding_dim = check_embedding_dim(embedding_dim)
+    input_shape = check_input_shape(input_shape, backbone="resnet12", min_size=MIN_SIZE)
     if not project and embedding_dim != channels[-1]:
         raise ValueError(
             f"`embedding_dim` ({embedding_dim}) must equal the last block's channels `channels[-1]` "
@@ -169,18 +169,16 @@ def resnet12(
     if isinstance(drop_rate, bool) or not isinstance(drop_rate, numbers.Real) or not 0 <= drop_rate < 1:
         raise ValueError(f"`drop_rate` must be a number with 0 <= drop_rate < 1; got {drop_rate!r}.")
     drop_rate = float(drop_rate)
-    for value, arg, minimum in ((block_size, "block_size", 1), (drop_warmup_steps, "drop_warmup_steps", 0)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-            raise ValueError(f"`{arg}` must be an integer >= {minimum}; got {value!r}.")
+    block_size = check_int(block_size, "block_size", minimum=1)
+    drop_warmup_steps = check_int(drop_warmup_steps, "drop_warmup_steps", minimum=0)
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0):
         raise ValueError(f"`seed` must be None or an integer >= 0; got {seed!r}.")
-    if pool not in POOLS:
-        raise ValueError(f"`pool` must be one of {POOLS}; got {pool!r}.")
+    check_choice(pool, "pool", POOLS)
 
     inputs = keras.Input(shape=input_shape, name="images")
     x = inputs
     for index, filters in enumerate(channels, start=1):
-        x = _block(x, filters, index, drop_rate, int(block_size), int(drop_warmup_steps), seed)
+        x = _block(x, filters, index, drop_rate, block_size, drop_warmup_steps, seed)
     if pool == "max":
         x = layers.GlobalMaxPooling2D(name="global_max_pool")(x)
     else:
