@@ -36,7 +36,7 @@ fi
 echo "[bootstrap] creating/updating the virtual environment in $ROOT/.venv (a few minutes the first time)"
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 pip_quiet() {  # pip, minus the noise about absent local index folders and setuptools deprecations
-  .venv/bin/python -m pip "$@" 2>&1 | { grep -vE "^WARNING: Location|BuildBackendWarning|^ +!!|^ +\*+$|^ *$|corresp\(|return '|with strategy|^ {2,}[A-Z].*(license|careful|folders|name as|See https|By 20|update your|Please)" || true; }
+  .venv/bin/python -m pip "$@" 2>&1 | { grep -vE "^WARNING: Location|BuildBackendWarning|^ +!!|^ +\*+$|^ *$|corresp\(|return '|with strategy|^ {2,}[A-Za-z].*(license|careful|folders|name as|See https|By 20|update your|Please)" || true; }
   return "${PIPESTATUS[0]}"
 }
 pip_quiet install -q -c constraints.txt --upgrade pip setuptools wheel

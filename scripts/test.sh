@@ -30,6 +30,6 @@ for backend in $BACKENDS; do
   if [ "$rc" -ne 0 ]; then status=1; fi
 done
 echo -e "=== summary per backend ===$summary"
-echo "wall time of all backends: ${SECONDS}s"
+echo "wall time (setup check + all backends): ${SECONDS}s"
 echo "total: $total_passed passed, $total_failed failed"
 exit $status
