@@ -3,8 +3,6 @@ train/val/test.csv written as in Ravi & Larochelle's split files), the folder la
 errors for missing images, bad split files, shared classes and unknown names."""
 
 import os
-import sys
-import types
 
 import numpy as np
 import pytest
@@ -149,12 +147,14 @@ def test_fashion_mnist_class_split():
 
 
 def test_tfds_names_dispatch_lazily(monkeypatch):
+    from zoo.data import fewshot_cub, fewshot_omniglot
+
     calls = []
-    fake = types.ModuleType("zoo.data.fewshot_tfds")
     split = zoo.data.FewShotSplit.from_arrays(np.zeros((2, 2, 2), np.uint8), [0, 1])
-    fake.omniglot = lambda **kw: calls.append(("omniglot", kw)) or {"train": split, "test": split}
-    fake.caltech_birds2011 = lambda **kw: calls.append(("caltech_birds2011", kw)) or {"train": split}
-    monkeypatch.setitem(sys.modules, "zoo.data.fewshot_tfds", fake)
+    monkeypatch.setattr(fewshot_omniglot, "omniglot",
+                        lambda **kw: calls.append(("omniglot", kw)) or {"train": split, "test": split})
+    monkeypatch.setattr(fewshot_cub, "caltech_birds2011",
+                        lambda **kw: calls.append(("caltech_birds2011", kw)) or {"train": split})
     assert zoo.data.fewshot_splits("omniglot", data_dir="/d", image_size=28)["train"] is split
     zoo.data.fewshot_splits("caltech_birds2011", download=False, crop_to_bbox=False)
     assert calls == [("omniglot", {"data_dir": "/d", "image_size": 28}),

@@ -6,13 +6,12 @@ caltech_birds2011 at all: its random bbox has min > max and fails tfds' own BBox
 Nothing downloads; the not-prepared path runs on an empty data_dir.
 """
 
-import importlib
 import time
 
 import numpy as np
 import pytest
 
-from zoo.data import DatasetNotPreparedError
+from zoo.data import DatasetNotPreparedError, fewshot_cub, fewshot_omniglot
 from zoo.data import fewshot_tfds as F
 
 tfds = pytest.importorskip("tensorflow_datasets")
@@ -43,8 +42,8 @@ def test_omniglot_alphabet_tables():
 ])
 def test_omniglot_split_of(alphabet, character, vinyals, lake):
     a = F.OMNIGLOT_ALPHABETS.index(alphabet)
-    assert F._omniglot_split_of([a], [character], "vinyals").tolist() == [vinyals]
-    assert F._omniglot_split_of([a], [character], "lake").tolist() == [lake]
+    assert fewshot_omniglot._omniglot_split_of([a], [character], "vinyals").tolist() == [vinyals]
+    assert fewshot_omniglot._omniglot_split_of([a], [character], "lake").tolist() == [lake]
 
 
 def test_cub_closer_look_split():
@@ -106,9 +105,10 @@ def omni(tmp_path_factory):
     d = str(tmp_path_factory.mktemp("tfds"))
     with tfds.testing.mock_data(as_dataset_fn=_omniglot_fake, data_dir=d):
         return {
-            "vinyals": F._omniglot_arrays(data_dir=d, image_size=S_OMNI, verbose=0),
-            "lake": F._omniglot_arrays(data_dir=d, image_size=S_OMNI, class_split="lake", verbose=0),
-            "rot": F._omniglot_arrays(data_dir=d, image_size=S_OMNI, rotations=True, invert=False, verbose=0),
+            "vinyals": fewshot_omniglot._omniglot_arrays(data_dir=d, image_size=S_OMNI, verbose=0),
+            "lake": fewshot_omniglot._omniglot_arrays(data_dir=d, image_size=S_OMNI, class_split="lake", verbose=0),
+            "rot": fewshot_omniglot._omniglot_arrays(data_dir=d, image_size=S_OMNI, rotations=True, invert=False,
+                                                     verbose=0),
         }
 
 
@@ -157,12 +157,12 @@ def test_omniglot_rotations(omni):
 def test_omniglot_tfds_random_mock(tmp_path):
     """tfds' own random Omniglot examples (random alphabets, character ids 0..255): disjoint splits."""
     with tfds.testing.mock_data(num_examples=150, data_dir=str(tmp_path)):
-        out = F._omniglot_arrays(data_dir=str(tmp_path), image_size=20, verbose=0)
+        out = fewshot_omniglot._omniglot_arrays(data_dir=str(tmp_path), image_size=20, verbose=0)
     total = 0
     for s, (x, y, names) in out.items():
         total += len(x)
         assert x.shape[1:] == (20, 20, 1) and x.dtype == np.uint8 and len(names) == y.max() + 1
-        expected = F._omniglot_split_of([F.OMNIGLOT_ALPHABETS.index(n.split("/")[0]) for n in names],
+        expected = fewshot_omniglot._omniglot_split_of([F.OMNIGLOT_ALPHABETS.index(n.split("/")[0]) for n in names],
                                         [int(n.split("character")[1]) - 1 for n in names], "vinyals")
         assert np.all(expected == ["train", "val", "test"].index(s))
     assert total == 150
@@ -212,9 +212,9 @@ def cub(tmp_path_factory):
     d = str(tmp_path_factory.mktemp("tfds"))
     with tfds.testing.mock_data(as_dataset_fn=_cub_fake, data_dir=d):
         return {
-            "crop": F._cub_arrays(data_dir=d, image_size=S_CUB, verbose=0),
-            "full": F._cub_arrays(data_dir=d, image_size=S_CUB, crop_to_bbox=False, verbose=0),
-            "custom": F._cub_arrays(data_dir=d, image_size=S_CUB, class_split={"train": [0, 1], "test": [3]},
+            "crop": fewshot_cub._cub_arrays(data_dir=d, image_size=S_CUB, verbose=0),
+            "full": fewshot_cub._cub_arrays(data_dir=d, image_size=S_CUB, crop_to_bbox=False, verbose=0),
+            "custom": fewshot_cub._cub_arrays(data_dir=d, image_size=S_CUB, class_split={"train": [0, 1], "test": [3]},
                                     verbose=0),
         }
 
@@ -286,15 +286,9 @@ def test_bad_arguments(fn, kw, arg, tmp_path):
         fn(data_dir=str(tmp_path), verbose=0, **kw)
 
 
-def _fewshot_split_class():
-    try:
-        return importlib.import_module("zoo.data.episodes").FewShotSplit
-    except (ImportError, AttributeError):
-        pytest.skip("zoo.data.episodes.FewShotSplit has not landed yet (the adapters' arrays are tested above)")
-
-
 def test_public_functions_return_fewshot_splits(tmp_path, omni, cub):
-    FewShotSplit = _fewshot_split_class()
+    from zoo.data import FewShotSplit
+
     d = str(tmp_path)
     with tfds.testing.mock_data(as_dataset_fn=_omniglot_fake, data_dir=d):
         omniglot = F.omniglot(data_dir=d, image_size=S_OMNI, verbose=0)

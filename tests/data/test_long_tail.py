@@ -84,7 +84,7 @@ def test_mixup_packs_both_label_sets_and_lambda():
     ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(8)
     lams = []
     mixed = zoo.data.mixup(ds, alpha=1.0, seed=3)
-    for epoch in range(2):  # two passes over the same pipeline, as two epochs of fit
+    for _epoch in range(2):  # two passes over the same pipeline, as two epochs of fit
         for xm, packed in mixed:
             xm, packed = xm.numpy(), packed.numpy()
             assert packed.shape == (8, 3)

@@ -5,7 +5,6 @@ import time
 import numpy as np
 import pytest
 
-import zoo.data
 from zoo.data import DatasetNotPreparedError, load_tfds, make_dataset
 
 tfds = pytest.importorskip("tensorflow_datasets")

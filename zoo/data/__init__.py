@@ -10,12 +10,18 @@
 - `zoo.data.load_tfds(name, split, ...)`: tensorflow_datasets adapter that never downloads unless
   ``download=True`` and fails fast with a clear message.
 - `zoo.data.read_idx` / `zoo.data.write_idx`: the IDX format of (Fashion-)MNIST.
+- `zoo.data.long_tail`, `long_tail_counts`, `long_tail_splits`: exponentially imbalanced subsets;
+  `zoo.data.mixup`, `pack_mixup_labels`: mixup on a batched dataset.
+- `zoo.data.pk_batches` / `pk_plan`: P classes x K samples per batch (metric learning).
+- `zoo.data.FewShotSplit`, `episodes`, `episode_plan`: N-way K-shot episodes; `fewshot_splits(name)`:
+  class-disjoint splits of fashion_mnist, MiniImageNet CSVs, a folder, or the tfds adapters
+  `zoo.data.fewshot_omniglot` and `zoo.data.fewshot_cub` (also reachable as `zoo.data.fewshot_tfds`).
 
 Note: the functions `fashion_mnist` and `digits` share their names with their modules; the package
-attributes are the functions. Reach the modules through ``importlib.import_module("zoo.data.digits")``
-(or ``from zoo.data.digits import resize_bilinear``).
+attributes are the functions. Import names from the modules directly (e.g.
+``from zoo.data.digits import resize_bilinear``).
 
-TensorFlow and tensorflow_datasets are imported lazily (only by `make_dataset` and `load_tfds`).
+TensorFlow and tensorflow_datasets are imported lazily (only by the functions that build pipelines).
 
 Example:
     >>> (x_train, y_train), (x_test, y_test) = zoo.data.fashion_mnist()
@@ -23,15 +29,22 @@ Example:
     ...                               normalize=zoo.data.FASHION_MNIST_MEAN_STD)
 """
 
+from zoo.data import fewshot_cub, fewshot_omniglot, fewshot_tfds
 from zoo.data.digits import DIGITS_MEAN_STD, digits, resize_bilinear
+from zoo.data.episodes import episode_plan, episodes
 from zoo.data.fashion_mnist import (
     FASHION_MNIST_CLASSES,
     FASHION_MNIST_FILES,
     FASHION_MNIST_MEAN_STD,
     fashion_mnist,
 )
+from zoo.data.fewshot_split import IMAGE_EXTENSIONS, FewShotSplit
+from zoo.data.fewshot_splits import FEWSHOT_DATASETS, MINI_IMAGENET_SPLIT_FILES, fewshot_splits
 from zoo.data.idx import IDXFormatError, read_idx, write_idx
+from zoo.data.long_tail import LONG_TAIL_SPLITS, long_tail, long_tail_counts, long_tail_splits
+from zoo.data.mixup import mixup, pack_mixup_labels
 from zoo.data.pipeline import AUGMENT_PRESETS, make_dataset
+from zoo.data.pk import pk_batches, pk_plan
 from zoo.data.tfds import DatasetNotPreparedError, load_tfds
 
 __all__ = [
@@ -40,22 +53,9 @@ __all__ = [
     "make_dataset", "AUGMENT_PRESETS",
     "load_tfds", "DatasetNotPreparedError",
     "read_idx", "write_idx", "IDXFormatError",
+    "long_tail", "long_tail_counts", "long_tail_splits", "LONG_TAIL_SPLITS", "mixup", "pack_mixup_labels",
+    "pk_batches", "pk_plan",
+    "FewShotSplit", "episodes", "episode_plan", "IMAGE_EXTENSIONS",
+    "fewshot_splits", "FEWSHOT_DATASETS", "MINI_IMAGENET_SPLIT_FILES",
+    "fewshot_omniglot", "fewshot_cub", "fewshot_tfds",
 ]
-
-# Samplers added by later issues: each replaces only its own marker line below with its import and
-# `__all__ += [...]` (keep the marker as a comment above it).
-# --- long-tail (issue 5) ---
-from zoo.data.long_tail import LONG_TAIL_SPLITS, long_tail, long_tail_counts, long_tail_splits  # noqa: E402
-from zoo.data.mixup import mixup, pack_mixup_labels  # noqa: E402
-
-__all__ += ["long_tail", "long_tail_counts", "long_tail_splits", "LONG_TAIL_SPLITS", "mixup", "pack_mixup_labels"]
-# --- PK batches (issue 6) ---
-from zoo.data.pk import pk_batches, pk_plan  # noqa: E402
-
-__all__ += ["pk_batches", "pk_plan"]
-# --- episodes (issue 7) ---
-from zoo.data.episodes import IMAGE_EXTENSIONS, FewShotSplit, episode_plan, episodes  # noqa: E402
-from zoo.data.fewshot_splits import FEWSHOT_DATASETS, MINI_IMAGENET_SPLIT_FILES, fewshot_splits  # noqa: E402
-
-__all__ += ["FewShotSplit", "episodes", "episode_plan", "IMAGE_EXTENSIONS",
-            "fewshot_splits", "FEWSHOT_DATASETS", "MINI_IMAGENET_SPLIT_FILES"]

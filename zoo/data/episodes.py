@@ -1,5 +1,6 @@
-"""Few-shot episodes: `FewShotSplit` (one class split of a labelled image set) and `episodes` (N-way K-shot
-Q-query batches as a `tf.data.Dataset` for `model.fit`).
+"""Few-shot episodes: `episodes` (N-way K-shot Q-query batches as a `tf.data.Dataset` for `model.fit`) from a
+`FewShotSplit` (one class split of a labelled image set, `zoo.data.fewshot_split`), and `episode_plan` (the host
+side index plan).
 
 An episode is ONE batch, in the shot-major layout of the hyperbolic ProtoNet reference:
 
@@ -14,385 +15,19 @@ distinct images of that class. Index plans are made on the host (numpy, seeded);
 images or reads and decodes image files lazily. TensorFlow is imported lazily.
 """
 
-import numbers
 import os
 
 import numpy as np
 
-__all__ = ["FewShotSplit", "episodes", "episode_plan", "IMAGE_EXTENSIONS"]
+from zoo._checks import check_int
+from zoo.data._images import check_image_size, decode_fn, resize
+from zoo.data._preprocess import augment_fns, check_normalize, float_images
+from zoo.data.fewshot_split import IMAGE_EXTENSIONS, FewShotSplit
 
-#: File name endings (lower-case) that `FewShotSplit.from_folder` reads as images (`tf.io.decode_image`).
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
-# verbose="auto" shows a progress bar above this many items (images of a dataset, class folders).
-_AUTO_PROGRESS_MIN_ITEMS = 10_000
-_AUTO_PROGRESS_MIN_FOLDERS = 200
-# Images per tf.data batch when a split is materialised to memory.
-_LOAD_BATCH = 256
+# FewShotSplit and IMAGE_EXTENSIONS live in zoo.data.fewshot_split; they stay importable from here.
+__all__ = ["episodes", "episode_plan", "FewShotSplit", "IMAGE_EXTENSIONS"]
 
 
-def _check_int(value, name, lo, where="episodes"):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < lo:
-        raise ValueError(f"{where}: `{name}` must be an integer >= {lo}; got {value!r}.")
-    return int(value)
-
-
-def _check_image_size(image_size, where):
-    if image_size is None:
-        return None
-    if isinstance(image_size, numbers.Integral) and not isinstance(image_size, bool):
-        image_size = (image_size, image_size)
-    try:
-        h, w = image_size
-    except (TypeError, ValueError):
-        raise ValueError(f"{where}: `image_size` must be None, an int or a (height, width) pair of ints >= 1; "
-                         f"got {image_size!r}.") from None
-    for v in (h, w):
-        if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
-            raise ValueError(f"{where}: `image_size` must be None, an int or a (height, width) pair of ints >= 1; "
-                             f"got {image_size!r}.")
-    return int(h), int(w)
-
-
-def _check_channels(channels, where):
-    if channels is None:
-        return None
-    if isinstance(channels, bool) or channels not in (1, 3):
-        raise ValueError(f"{where}: `channels` must be None, 1 (grayscale) or 3 (RGB); got {channels!r}.")
-    return int(channels)
-
-
-def _verbose_on(verbose, count, threshold):
-    if verbose == "auto":
-        return count is None or count > threshold
-    return bool(verbose)
-
-
-def _resize(images, size, integer):
-    """Bilinear, antialiased resize to ``size`` (float32 out; rounded to integers for 0..255 data)."""
-    import tensorflow as tf
-
-    out = tf.image.resize(images, size, method="bilinear", antialias=True)
-    if integer:
-        out = tf.clip_by_value(tf.round(out), 0.0, 255.0)
-    return out
-
-
-def _decode_fn(size, channels):
-    """path -> float32 [H, W, C] image with integer values in 0..255 (decoded, resized when its size differs)."""
-    import tensorflow as tf
-
-    def decode(path):
-        image = tf.io.decode_image(tf.io.read_file(path), channels=channels, expand_animations=False,
-                                   dtype=tf.uint8)
-        shape = tf.shape(image)
-        same = tf.logical_and(tf.equal(shape[0], size[0]), tf.equal(shape[1], size[1]))
-        image = tf.cond(same, lambda: tf.cast(image, tf.float32), lambda: _resize(image, size, True))
-        return tf.ensure_shape(image, [size[0], size[1], channels])
-
-    return decode
-
-
-def _peek_image(path):
-    """(height, width, channels) of one image file, decoded with TensorFlow."""
-    import tensorflow as tf
-
-    try:
-        image = tf.io.decode_image(tf.io.read_file(path), expand_animations=False)
-    except (tf.errors.InvalidArgumentError, tf.errors.NotFoundError) as e:
-        raise ValueError(f"FewShotSplit: cannot decode the image file {path!r} ({type(e).__name__}).") from None
-    h, w, c = (int(v) for v in image.shape)
-    return h, w, c
-
-
-class FewShotSplit:
-    """One class split (train, val or test classes) of a labelled image set, the source of `zoo.data.episodes`.
-
-    Holds the images, either in memory (a uint8 array ``[N, H, W, C]``, or float32 in [0, 1]) or as a list of
-    image file paths (jpg/png/bmp/gif) decoded lazily by the episode pipeline, plus integer labels ``[N]`` in
-    ``0..num_classes-1`` and one name per class. Labels given with other values (e.g. Fashion-MNIST classes
-    5..9) are re-numbered ``0..C-1`` in sorted order; the class names keep the link to the original classes.
-
-    Args:
-        images: uint8 (or 0..255 integer, or float [0, 1]) array ``[N, H, W]`` / ``[N, H, W, C]``, or a
-            sequence of N image file paths.
-        labels: integer class labels ``[N]`` (any integer values; bool/float/one-hot are rejected).
-        class_names: None (names are ``str(label)``); a sequence with one name per distinct label (in sorted
-            label order); or a sequence indexed by the original label value (longer than the largest label,
-            e.g. `zoo.data.FASHION_MNIST_CLASSES` for labels 5..9).
-        image_size: files only: ``(height, width)`` (or an int) every decoded image is resized to (bilinear,
-            antialiased, rounded back to integers); None: the size of the first file.
-        channels: files only: 1 (grayscale) or 3 (RGB); images are converted on decoding. None: 1 if the
-            first file is grayscale, else 3.
-
-    Attributes:
-        images: the numpy array or a tuple of paths. labels: int32 ``[N]``. class_names: tuple of str.
-        image_size: ``(H, W)``. channels: int. lazy: True for file-backed splits. num_classes: int.
-
-    Raises:
-        ValueError: an empty split; labels not 1-D integers or of another length than the images; images not
-            of rank 3/4, integer images outside 0..255, float images outside [0, 1]; class_names of the wrong
-            length; missing image files (the first ones are named); bad ``image_size`` / ``channels``.
-
-    Example:
-        >>> (x, y), _ = zoo.data.fashion_mnist()
-        >>> train = zoo.data.FewShotSplit.from_arrays(x[y < 5], y[y < 5], zoo.data.FASHION_MNIST_CLASSES)
-        >>> train.num_classes, train.class_counts()
-        (5, array([6000, 6000, 6000, 6000, 6000]))
-        >>> test = zoo.data.FewShotSplit.from_folder("/data/cub/test", image_size=84)
-
-    Reference:
-        Vinyals et al., "Matching Networks for One Shot Learning", NeurIPS 2016 (class splits, episodes);
-        Ravi & Larochelle, "Optimization as a Model for Few-Shot Learning", ICLR 2017 (MiniImageNet splits).
-    """
-
-    def __init__(self, images, labels, class_names=None, image_size=None, channels=None):
-        labels_arr = np.asarray(labels)
-        if labels_arr.ndim != 1 or labels_arr.dtype == bool or not np.issubdtype(labels_arr.dtype, np.integer):
-            raise ValueError(f"FewShotSplit: `labels` must be integer class labels of shape [N]; got dtype "
-                             f"{labels_arr.dtype} and shape {labels_arr.shape} (one-hot labels? pass y.argmax(-1)).")
-        if isinstance(images, np.ndarray) or hasattr(images, "__array__") and not isinstance(images, (list, tuple)):
-            self._init_array(np.asarray(images), image_size, channels)
-        elif isinstance(images, (list, tuple)) and all(isinstance(p, (str, os.PathLike)) for p in images):
-            self._init_files([os.fspath(p) for p in images], image_size, channels)
-        else:
-            raise ValueError("FewShotSplit: `images` must be a numpy array [N, H, W(, C)] or a list of image file "
-                             f"paths; got {type(images).__name__}.")
-        n = len(self.images)
-        if n == 0:
-            raise ValueError("FewShotSplit: empty split (0 images).")
-        if len(labels_arr) != n:
-            raise ValueError(f"FewShotSplit: {n} images but {len(labels_arr)} labels.")
-        values, self.labels = np.unique(labels_arr, return_inverse=True)
-        self.labels = self.labels.reshape(-1).astype(np.int32)
-        if class_names is None:
-            names = [str(v) for v in values]
-        else:
-            class_names = list(class_names)
-            if len(class_names) == len(values):
-                names = class_names
-            elif values.min() >= 0 and len(class_names) > values.max():
-                names = [class_names[int(v)] for v in values]
-            else:
-                raise ValueError(f"FewShotSplit: `class_names` has {len(class_names)} names, but the labels have "
-                                 f"{len(values)} distinct values in {values.min()}..{values.max()}: give one name "
-                                 "per distinct label or a list indexed by the label.")
-        self.class_names = tuple(str(s) for s in names)
-        if len(set(self.class_names)) != len(self.class_names):
-            raise ValueError(f"FewShotSplit: `class_names` are not distinct: {self.class_names}.")
-
-    def _init_array(self, x, image_size, channels):
-        if image_size is not None or channels is not None:
-            raise ValueError("FewShotSplit: `image_size` and `channels` apply to file-backed splits only; resize "
-                             "in-memory images before, or pass `image_size` to zoo.data.episodes.")
-        if x.ndim == 3:
-            x = x[..., None]
-        if x.ndim != 4:
-            raise ValueError(f"FewShotSplit: images must be an array [N, H, W] or [N, H, W, C]; got shape {x.shape}.")
-        if not (np.issubdtype(x.dtype, np.integer) or np.issubdtype(x.dtype, np.floating)):
-            raise ValueError(f"FewShotSplit: images must be uint8 (0..255) or float ([0, 1]); got dtype {x.dtype}.")
-        if x.size and np.issubdtype(x.dtype, np.integer) and x.dtype != np.uint8:
-            if x.min() < 0 or x.max() > 255:
-                raise ValueError(f"FewShotSplit: integer images must be in 0..255; got {x.min()}..{x.max()}.")
-            x = x.astype(np.uint8)
-        if np.issubdtype(x.dtype, np.floating):
-            x = x.astype(np.float32, copy=False)
-            if x.size and (not np.isfinite(x).all() or x.min() < 0.0 or x.max() > 1.0):
-                raise ValueError("FewShotSplit: float images must be finite and in [0, 1] (uint8 images in 0..255 "
-                                 "are accepted as such).")
-        self.images = x
-        self.lazy = False
-        self.image_size = (int(x.shape[1]), int(x.shape[2]))
-        self.channels = int(x.shape[3])
-
-    def _init_files(self, paths, image_size, channels):
-        image_size = _check_image_size(image_size, "FewShotSplit")
-        channels = _check_channels(channels, "FewShotSplit")
-        listings = {}
-        missing = []
-        for p in paths:
-            folder, name = os.path.split(os.path.abspath(p))
-            if folder not in listings:
-                listings[folder] = set(os.listdir(folder)) if os.path.isdir(folder) else set()
-            if name not in listings[folder] or not os.path.isfile(p):
-                missing.append(p)
-        if missing:
-            raise ValueError(f"FewShotSplit: {len(missing)} of {len(paths)} image files are missing, first: "
-                             f"{missing[:5]}.")
-        if paths and (image_size is None or channels is None):
-            h, w, c = _peek_image(paths[0])
-            image_size = image_size or (h, w)
-            channels = channels or (1 if c == 1 else 3)
-        self.images = tuple(paths)
-        self.lazy = True
-        self.image_size = image_size
-        self.channels = channels
-
-    # ----------------------------------------------------------------------------------------------------------
-    @classmethod
-    def from_arrays(cls, x, y, class_names=None):
-        """Split from in-memory images ``x`` [N, H, W(, C)] (uint8, or float in [0, 1]) and integer labels ``y``."""
-        return cls(np.asarray(x), y, class_names)
-
-    @classmethod
-    def from_files(cls, paths, labels, class_names=None, image_size=None, channels=None):
-        """Split from image file paths (decoded lazily) and their integer labels."""
-        return cls(list(paths), labels, class_names, image_size, channels)
-
-    @classmethod
-    def from_folder(cls, root, image_size=None, channels=None, verbose="auto"):
-        """Split from ``root/<class name>/<images>`` (one sub-folder per class, sorted by name, label = index).
-
-        Files ending in `IMAGE_EXTENSIONS` (any case) are read lazily; other files and hidden entries are ignored.
-
-        Args:
-            root: folder with one sub-folder per class.
-            image_size, channels: as the constructor (None: taken from the first image).
-            verbose: progress bar over the class folders: 0, 1 or "auto" (shown above 200 folders).
-
-        Raises:
-            FileNotFoundError: ``root`` is not a folder. ValueError: no class sub-folders, or a class folder
-                without images (named).
-        """
-        root = os.fspath(root)
-        if not os.path.isdir(root):
-            raise FileNotFoundError(f"FewShotSplit.from_folder: {root!r} is not a folder (expected "
-                                    "root/<class name>/<images>).")
-        classes = sorted(e.name for e in os.scandir(root) if e.is_dir() and not e.name.startswith("."))
-        if not classes:
-            raise ValueError(f"FewShotSplit.from_folder: {root!r} has no class sub-folders (expected "
-                             "root/<class name>/<images>).")
-        bar = None
-        if _verbose_on(verbose, len(classes), _AUTO_PROGRESS_MIN_FOLDERS):
-            import keras
-
-            bar = keras.utils.Progbar(len(classes), unit_name="class folder")
-        paths, labels = [], []
-        for i, name in enumerate(classes):
-            folder = os.path.join(root, name)
-            files = sorted(f for f in os.listdir(folder)
-                           if not f.startswith(".") and f.lower().endswith(IMAGE_EXTENSIONS))
-            if not files:
-                raise ValueError(f"FewShotSplit.from_folder: class folder {folder!r} has no images "
-                                 f"({', '.join(IMAGE_EXTENSIONS)}).")
-            paths += [os.path.join(folder, f) for f in files]
-            labels += [i] * len(files)
-            if bar is not None:
-                bar.update(i + 1)
-        return cls(paths, np.asarray(labels, np.int32), classes, image_size, channels)
-
-    @classmethod
-    def from_dataset(cls, dataset, class_names=None, image_size=None, verbose="auto"):
-        """Split materialised in memory from a finite `tf.data.Dataset` of ``(image, label)`` pairs.
-
-        Also accepts dict elements with ``"image"`` and ``"label"`` keys (tfds with ``as_supervised=False``).
-
-        Args:
-            dataset: finite `tf.data.Dataset`; images [H, W] or [H, W, C], uint8 (or float in [0, 1]); integer
-                labels.
-            class_names: as the constructor.
-            image_size: None (all images must have one size) or ``(height, width)`` to resize every image to.
-            verbose: progress bar over the images: 0, 1 or "auto" (shown above 10,000 images or when the
-                dataset's length is unknown).
-
-        Raises:
-            ValueError: infinite dataset, elements that are not (image, label) pairs, non-integer labels, images
-                of different sizes without ``image_size``, an empty dataset.
-        """
-        import keras
-        import tensorflow as tf
-
-        size = _check_image_size(image_size, "FewShotSplit.from_dataset")
-        spec = dataset.element_spec
-        if isinstance(spec, dict) and "image" in spec and "label" in spec:
-            dataset = dataset.map(lambda d: (d["image"], d["label"]))
-            spec = dataset.element_spec
-        if not (isinstance(spec, tuple) and len(spec) == 2):
-            raise ValueError("FewShotSplit.from_dataset: the dataset must yield (image, label) pairs (or dicts with "
-                             f"'image' and 'label'); got elements {spec}.")
-        if not (spec[1].dtype.is_integer and spec[1].shape.rank == 0):
-            raise ValueError(f"FewShotSplit.from_dataset: labels must be integer scalars; got {spec[1]}.")
-        count = int(dataset.cardinality())
-        if count == tf.data.INFINITE_CARDINALITY:
-            raise ValueError("FewShotSplit.from_dataset: the dataset is infinite (remove .repeat()).")
-        integer = spec[0].dtype.is_integer
-
-        def prep(image, label):
-            if image.shape.rank == 2:
-                image = image[..., None]
-            if size is not None:
-                image = _resize(image, size, integer)
-                image = tf.cast(image, tf.uint8) if integer else image
-            return image, label
-
-        dataset = dataset.map(prep, num_parallel_calls=tf.data.AUTOTUNE).batch(_LOAD_BATCH)
-        total = count if count >= 0 else None
-        bar = keras.utils.Progbar(total, unit_name="image") if _verbose_on(verbose, total, _AUTO_PROGRESS_MIN_ITEMS) \
-            else None
-        xs, ys, done = [], [], 0
-        try:
-            for bx, by in dataset.as_numpy_iterator():
-                xs.append(bx)
-                ys.append(by)
-                done += len(by)
-                if bar is not None:
-                    bar.update(done)
-        except tf.errors.InvalidArgumentError as e:
-            raise ValueError("FewShotSplit.from_dataset: cannot stack the images (different sizes?); pass "
-                             f"image_size=(height, width) to resize them ({e.message.splitlines()[0]}).") from None
-        if not xs:
-            raise ValueError("FewShotSplit: empty split (0 images).")
-        x = np.concatenate(xs)
-        if np.issubdtype(x.dtype, np.floating) and x.size and x.max() > 1.0:
-            raise ValueError("FewShotSplit.from_dataset: float images must be in [0, 1]; cast 0..255 images to uint8.")
-        return cls(x, np.concatenate(ys), class_names)
-
-    # ----------------------------------------------------------------------------------------------------------
-    @property
-    def num_classes(self):
-        return len(self.class_names)
-
-    @property
-    def image_shape(self):
-        """``(H, W, C)`` of the images the episodes carry (before an `episodes(image_size=...)` resize)."""
-        return (*self.image_size, self.channels)
-
-    def __len__(self):
-        return len(self.labels)
-
-    def class_counts(self):
-        """Images per class: int64 array ``[num_classes]``, index = label (names in `class_names`)."""
-        return np.bincount(self.labels, minlength=self.num_classes)
-
-    def in_memory(self, verbose="auto"):
-        """This split with its images decoded into a uint8 array (itself if already in memory).
-
-        Decoding is exactly the lazy path's (same resize and channels), so the episodes are identical; the
-        progress bar (0, 1 or "auto": above 10,000 images) counts decoded images.
-        """
-        if not self.lazy:
-            return self
-        import keras
-        import tensorflow as tf
-
-        decode = _decode_fn(self.image_size, self.channels)
-        ds = tf.data.Dataset.from_tensor_slices(list(self.images))
-        ds = ds.map(decode, num_parallel_calls=tf.data.AUTOTUNE).batch(_LOAD_BATCH)
-        bar = keras.utils.Progbar(len(self), unit_name="image") \
-            if _verbose_on(verbose, len(self), _AUTO_PROGRESS_MIN_ITEMS) else None
-        xs = []
-        for batch in ds.as_numpy_iterator():
-            xs.append(batch.astype(np.uint8))
-            if bar is not None:
-                bar.update(sum(len(b) for b in xs))
-        return FewShotSplit(np.concatenate(xs), self.labels, self.class_names)
-
-    def __repr__(self):
-        kind = "files" if self.lazy else f"{self.images.dtype} array"
-        return (f"FewShotSplit({len(self)} images ({kind}) of shape {self.image_shape}, {self.num_classes} classes, "
-                f"{int(self.class_counts().min())}..{int(self.class_counts().max())} per class)")
-
-
-# --------------------------------------------------------------------------------------------------------------
 def episode_plan(labels, way, shot, query, episodes, rng):
     """Index plan of ``episodes`` episodes (numpy, no TensorFlow): int32 ``[episodes, (shot + query) * way]``.
 
@@ -482,24 +117,49 @@ def episodes(source, way, shot, query, episodes=100, seed=0, normalize=None, ima
     """
     import tensorflow as tf
 
-    from zoo.data.pipeline import _augment_fns, _check_normalize, float_images
+    way = check_int(way, "way", minimum=1, owner="episodes")
+    shot = check_int(shot, "shot", minimum=1, owner="episodes")
+    query = check_int(query, "query", minimum=1, owner="episodes")
+    n_episodes = check_int(episodes, "episodes", minimum=1, owner="episodes")
+    split = _as_split(source, image_size)
+    _check_episode_fits(split, way, shot, query)
+    size = check_image_size(image_size, "episodes") or split.image_size
+    norm = check_normalize(normalize, split.channels)
+    fns = augment_fns(augment, size[0], size[1], int(seed))
+    rows = (shot + query) * way
+    ds, scale = _episode_images(_plan_dataset(split.labels, way, shot, query, n_episodes, seed, resample),
+                                split, size, rows)
+    y = tf.constant(np.tile(np.arange(way, dtype=np.int32), query))
 
-    way = _check_int(way, "way", 1)
-    shot = _check_int(shot, "shot", 1)
-    query = _check_int(query, "query", 1)
-    n_episodes = _check_int(episodes, "episodes", 1)
+    def finish(x):
+        x = float_images(x, fns, scale, norm)
+        return tf.ensure_shape(x, [rows, size[0], size[1], split.channels]), y
+
+    ds = ds.map(finish, num_parallel_calls=None if fns else tf.data.AUTOTUNE)
+    ds = ds.apply(tf.data.experimental.assert_cardinality(n_episodes))
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+# -- the steps of `episodes` ------------------------------------------------------------------------------------
+def _as_split(source, image_size):
+    """A `FewShotSplit` from any `episodes` source (split, tf.data.Dataset, (x, y) pair, image folder)."""
+    import tensorflow as tf
+
     if isinstance(source, FewShotSplit):
-        split = source
-    elif isinstance(source, tf.data.Dataset):
-        split = FewShotSplit.from_dataset(source)
-    elif isinstance(source, tuple) and len(source) == 2:
-        split = FewShotSplit.from_arrays(*source)
-    elif isinstance(source, (str, os.PathLike)):
-        split = FewShotSplit.from_folder(source, image_size=image_size)
-    else:
-        raise TypeError("episodes: `source` must be a zoo.data.FewShotSplit, an (x, y) pair of arrays, a "
-                        "tf.data.Dataset of (image, label) or an image folder with one sub-folder per class; "
-                        f"got {type(source).__name__}.")
+        return source
+    if isinstance(source, tf.data.Dataset):
+        return FewShotSplit.from_dataset(source)
+    if isinstance(source, tuple) and len(source) == 2:
+        return FewShotSplit.from_arrays(*source)
+    if isinstance(source, (str, os.PathLike)):
+        return FewShotSplit.from_folder(source, image_size=image_size)
+    raise TypeError("episodes: `source` must be a zoo.data.FewShotSplit, an (x, y) pair of arrays, a "
+                    "tf.data.Dataset of (image, label) or an image folder with one sub-folder per class; "
+                    f"got {type(source).__name__}.")
+
+
+def _check_episode_fits(split, way, shot, query):
+    """ValueError unless `way` classes with `shot + query` images each can be drawn from `split`."""
     if way > split.num_classes:
         raise ValueError(f"episodes: `way` = {way} is larger than the number of classes in the split "
                          f"({split.num_classes}); use way <= {split.num_classes}.")
@@ -509,12 +169,13 @@ def episodes(source, way, shot, query, episodes=100, seed=0, normalize=None, ima
         raise ValueError(f"episodes: shot + query = {shot} + {query} = {shot + query} images per class, but class "
                          f"{split.class_names[smallest]!r} has only {int(counts[smallest])} images; use shot + query "
                          f"<= {int(counts[smallest])} or drop the small classes.")
-    size = _check_image_size(image_size, "episodes") or split.image_size
-    channels = split.channels
-    norm = _check_normalize(normalize, channels)
-    augment_fns = _augment_fns(augment, size[0], size[1], int(seed))
-    labels = split.labels
-    rows = (shot + query) * way
+
+
+def _plan_dataset(labels, way, shot, query, n_episodes, seed, resample):
+    """tf.data.Dataset of episode index rows, int32 [(shot + query) * way]; pass e draws the plan seeded
+    [seed, e] (always [seed, 0] when not `resample`)."""
+    import tensorflow as tf
+
     passes = [0]
 
     def plans():
@@ -522,31 +183,27 @@ def episodes(source, way, shot, query, episodes=100, seed=0, normalize=None, ima
         passes[0] += 1
         yield from episode_plan(labels, way, shot, query, n_episodes, np.random.default_rng([int(seed), e]))
 
-    ds = tf.data.Dataset.from_generator(plans, output_signature=tf.TensorSpec([rows], tf.int32))
+    return tf.data.Dataset.from_generator(plans, output_signature=tf.TensorSpec([(shot + query) * way], tf.int32))
+
+
+def _episode_images(plans, split, size, rows):
+    """(dataset of float32 [rows, H, W, C] image batches in the split's value range, scale to [0, 1]):
+    file-backed splits decode (and resize) each file, in-memory splits gather (and resize when `size`
+    differs)."""
+    import tensorflow as tf
+
     if split.lazy:
-        scale = 1.0 / 255.0
         paths = tf.constant(list(split.images))
-        ds = ds.map(lambda idx: tf.gather(paths, idx)).unbatch()
-        ds = ds.map(_decode_fn(size, channels), num_parallel_calls=tf.data.AUTOTUNE)
-        ds = ds.batch(rows, drop_remainder=True)
-    else:
-        integer = split.images.dtype == np.uint8
-        scale = 1.0 / 255.0 if integer else 1.0
-        images = tf.constant(split.images)
+        ds = plans.map(lambda idx: tf.gather(paths, idx)).unbatch()
+        ds = ds.map(decode_fn(size, split.channels), num_parallel_calls=tf.data.AUTOTUNE)
+        return ds.batch(rows, drop_remainder=True), 1.0 / 255.0
+    integer = split.images.dtype == np.uint8
+    images = tf.constant(split.images)
 
-        def gather(idx):
-            x = tf.cast(tf.gather(images, idx), tf.float32)
-            if size != split.image_size:
-                x = _resize(x, size, integer)
-            return x
+    def gather(idx):
+        x = tf.cast(tf.gather(images, idx), tf.float32)
+        if size != split.image_size:
+            x = resize(x, size, integer)
+        return x
 
-        ds = ds.map(gather, num_parallel_calls=tf.data.AUTOTUNE)
-    y = tf.constant(np.tile(np.arange(way, dtype=np.int32), query))
-
-    def finish(x):
-        x = float_images(x, augment_fns, scale, norm)
-        return tf.ensure_shape(x, [rows, size[0], size[1], channels]), y
-
-    ds = ds.map(finish, num_parallel_calls=None if augment_fns else tf.data.AUTOTUNE)
-    ds = ds.apply(tf.data.experimental.assert_cardinality(n_episodes))
-    return ds.prefetch(tf.data.AUTOTUNE)
+    return plans.map(gather, num_parallel_calls=tf.data.AUTOTUNE), 1.0 / 255.0 if integer else 1.0

@@ -21,7 +21,7 @@ import os
 
 import numpy as np
 
-from zoo.data.episodes import FewShotSplit
+from zoo.data.fewshot_split import FewShotSplit
 
 __all__ = ["fewshot_splits", "FEWSHOT_DATASETS", "MINI_IMAGENET_SPLIT_FILES"]
 
@@ -125,22 +125,24 @@ def _folder(root, image_size=None, channels=None, verbose="auto"):
     return _check_disjoint(splits, "fewshot_splits('folder')")
 
 
-def _tfds(name):
-    def load(**kw):
-        import importlib
+def _omniglot(**kw):
+    from zoo.data import fewshot_omniglot
 
-        module = importlib.import_module("zoo.data.fewshot_tfds")
-        return getattr(module, name)(**kw)
+    return fewshot_omniglot.omniglot(**kw)
 
-    return load
+
+def _caltech_birds2011(**kw):
+    from zoo.data import fewshot_cub
+
+    return fewshot_cub.caltech_birds2011(**kw)
 
 
 _REGISTRY = {
     "fashion_mnist": _fashion_mnist,
     "mini_imagenet": _mini_imagenet,
     "folder": _folder,
-    "omniglot": _tfds("omniglot"),
-    "caltech_birds2011": _tfds("caltech_birds2011"),
+    "omniglot": _omniglot,
+    "caltech_birds2011": _caltech_birds2011,
 }
 
 

@@ -7,107 +7,12 @@ tf.data graph, whatever the backend. This module imports TensorFlow lazily (on t
 `make_dataset` call), so `import zoo.data` stays cheap.
 """
 
-import numbers
-
 import numpy as np
 
+from zoo._checks import check_int
+from zoo.data._preprocess import AUGMENT_PRESETS, PAD_CROP_PIXELS, augment_fns, check_normalize, float_images
+
 __all__ = ["make_dataset", "AUGMENT_PRESETS", "PAD_CROP_PIXELS"]
-
-#: Names accepted by `make_dataset(augment=...)`.
-AUGMENT_PRESETS = ("flip", "crop", "flip_crop")
-#: Padding (pixels per side) of the "crop" preset: the usual pad-4 random crop of CIFAR training.
-PAD_CROP_PIXELS = 4
-
-
-def _preset_layers(name, height, width, seed):
-    import keras
-
-    if name not in AUGMENT_PRESETS:
-        raise ValueError(f"augment={name!r} is not a preset; use one of {AUGMENT_PRESETS}, None, or a "
-                         "list of keras.layers preprocessing layers")
-    layers = []
-    if name in ("flip", "flip_crop"):
-        layers.append(keras.layers.RandomFlip("horizontal", seed=seed))
-    if name in ("crop", "flip_crop"):
-        # Pad-4 random crop, per image: a random integer shift in [-4, 4] pixels on each axis with zero
-        # fill. keras.layers.RandomCrop would draw one crop offset per *batch*, so this uses
-        # RandomTranslation with nearest interpolation (integer shifts) and constant 0 fill instead.
-        layers.append(keras.layers.RandomTranslation(
-            height_factor=PAD_CROP_PIXELS / height, width_factor=PAD_CROP_PIXELS / width,
-            fill_mode="constant", fill_value=0.0, interpolation="nearest", seed=seed + 1))
-    return layers
-
-
-def _augment_fns(augment, height, width, seed):
-    """List of callables images -> images (Keras layers are called with training=True)."""
-    import keras
-
-    if augment is None:
-        return []
-    if isinstance(augment, str):
-        items = _preset_layers(augment, height, width, seed)
-    elif isinstance(augment, keras.layers.Layer) or callable(augment):
-        items = [augment]
-    elif isinstance(augment, (list, tuple)):
-        items = list(augment)
-    else:
-        raise TypeError(f"augment must be None, one of {AUGMENT_PRESETS}, a keras layer or a list of "
-                        f"them; got {type(augment).__name__}")
-    fns = []
-    for item in items:
-        if isinstance(item, str):
-            fns += _augment_fns(item, height, width, seed)
-        elif isinstance(item, keras.layers.Layer):
-            fns.append(lambda t, layer=item: layer(t, training=True))
-        elif callable(item):
-            fns.append(item)
-        else:
-            raise TypeError(f"augment list items must be keras layers, callables or preset names; got "
-                            f"{type(item).__name__}")
-    return fns
-
-
-def _check_normalize(normalize, channels):
-    if normalize is None:
-        return None
-    try:
-        mean, std = normalize
-    except (TypeError, ValueError):
-        raise ValueError(f"normalize must be None or a (mean, std) pair, got {normalize!r}") from None
-    mean = np.asarray(mean, dtype=np.float32).reshape(-1)
-    std = np.asarray(std, dtype=np.float32).reshape(-1)
-    for what, v in (("mean", mean), ("std", std)):
-        if v.size not in (1, channels):
-            raise ValueError(f"normalize {what} must be a scalar or have one value per channel "
-                             f"({channels}), got {v.size} values")
-        if not np.all(np.isfinite(v)):
-            raise ValueError(f"normalize {what} must be finite, got {v.tolist()}")
-    if np.any(std <= 0):
-        raise ValueError(f"normalize std must be > 0, got {std.tolist()}")
-    return mean, std
-
-
-def float_images(images, augment_fns, scale, norm):
-    """Float32 batch: augment (in 0..255), scale to [0, 1] by `scale`, then `(x - mean) / std`.
-
-    Shared by `make_dataset` and `zoo.data.episodes`; `augment_fns` from `_augment_fns`, `norm` from
-    `_check_normalize` (or None), `scale` = 1/255 for integer images, 1 for [0, 1] floats.
-    """
-    import tensorflow as tf
-
-    images = tf.cast(images, tf.float32)
-    if augment_fns:
-        # Augment in 0..255, the range Keras' preprocessing layers assume by default.
-        images = images * (255.0 * scale)
-        for fn in augment_fns:
-            images = tf.convert_to_tensor(fn(images), dtype=tf.float32)
-        images = images * (1.0 / 255.0)
-    elif scale != 1.0:
-        images = images * scale
-    if norm is not None:
-        images = (images - norm[0]) / norm[1]
-    return images
-
 
 def make_dataset(x, y=None, batch_size=128, shuffle=False, augment=None, normalize=None, seed=0,
                  drop_remainder=False, repeat=False, cache=True):
@@ -172,10 +77,9 @@ def make_dataset(x, y=None, batch_size=128, shuffle=False, augment=None, normali
         scale = 1.0
     else:
         raise TypeError(f"x must be uint8 (0..255) or floating ([0, 1]) images, got dtype {x.dtype}")
-    if not isinstance(batch_size, numbers.Integral) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    batch_size = check_int(batch_size, "batch_size", minimum=1, owner="make_dataset")
     n, height, width, channels = x.shape
-    norm = _check_normalize(normalize, channels)
+    norm = check_normalize(normalize, channels)
 
     if y is not None:
         y = np.asarray(y)
@@ -188,7 +92,7 @@ def make_dataset(x, y=None, batch_size=128, shuffle=False, augment=None, normali
             raise ValueError(f"x has {n} images but y has {y.shape[0]} labels")
         y = y.astype(np.int32)
 
-    augment_fns = _augment_fns(augment, height, width, int(seed)) if shuffle else []
+    fns = augment_fns(augment, height, width, int(seed)) if shuffle else []
 
     ds = tf.data.Dataset.from_tensor_slices(x if y is None else (x, y))
     if cache:
@@ -200,11 +104,11 @@ def make_dataset(x, y=None, batch_size=128, shuffle=False, augment=None, normali
     ds = ds.batch(int(batch_size), drop_remainder=bool(drop_remainder))
 
     def to_float(images):
-        return float_images(images, augment_fns, scale, norm)
+        return float_images(images, fns, scale, norm)
 
     if y is None:
-        ds = ds.map(to_float, num_parallel_calls=None if augment_fns else tf.data.AUTOTUNE)
+        ds = ds.map(to_float, num_parallel_calls=None if fns else tf.data.AUTOTUNE)
     else:
         ds = ds.map(lambda images, labels: (to_float(images), labels),
-                    num_parallel_calls=None if augment_fns else tf.data.AUTOTUNE)
+                    num_parallel_calls=None if fns else tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)

@@ -9,17 +9,12 @@ tf.data calls again at every epoch, so `model.fit(ds, epochs=n, shuffle=False)` 
 epoch on the TensorFlow, JAX and PyTorch backends. TensorFlow is imported lazily.
 """
 
-import numbers
-
 import numpy as np
 
+from zoo._checks import check_int
+from zoo.data._preprocess import check_normalize, float_images
+
 __all__ = ["pk_batches", "pk_plan"]
-
-
-def _check_int(value, name, lo):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < lo:
-        raise ValueError(f"pk_batches: `{name}` must be an integer >= {lo}; got {value!r}.")
-    return int(value)
 
 
 def pk_plan(y, p, k, rng):
@@ -82,10 +77,8 @@ def pk_batches(x, y, p=10, k=3, normalize=None, seed=0):
     """
     import tensorflow as tf
 
-    from zoo.data.pipeline import _check_normalize
-
-    p = _check_int(p, "p", 1)
-    k = _check_int(k, "k", 2)
+    p = check_int(p, "p", minimum=1, owner="pk_batches")
+    k = check_int(k, "k", minimum=2, owner="pk_batches")
     x = np.asarray(x)
     if x.ndim == 3:
         x = x[..., None]
@@ -106,7 +99,7 @@ def pk_batches(x, y, p=10, k=3, normalize=None, seed=0):
         scale = 1.0
     else:
         raise ValueError(f"pk_batches: x must be uint8 or float images; got dtype {x.dtype}.")
-    norm = _check_normalize(normalize, x.shape[-1])
+    norm = check_normalize(normalize, x.shape[-1])
     rng = np.random.default_rng(seed)
     steps = int(sum(c // k for c in counts)) // p
     stream = []
@@ -123,10 +116,7 @@ def pk_batches(x, y, p=10, k=3, normalize=None, seed=0):
     labels = tf.constant(y.astype(np.int32))
 
     def load(idx):
-        im = tf.cast(tf.gather(images, idx), tf.float32) * scale
-        if norm is not None:
-            im = (im - norm[0]) / norm[1]
-        return im, tf.gather(labels, idx)
+        return float_images(tf.gather(images, idx), [], scale, norm), tf.gather(labels, idx)
 
     ds = tf.data.Dataset.from_generator(plans, output_signature=tf.TensorSpec([p * k], tf.int32))
     ds = ds.apply(tf.data.experimental.assert_cardinality(steps))
