@@ -49,7 +49,8 @@ def build_parser():
     p.add_argument("--mining", default="batch_hard", choices=("batch_hard", "batch_all", "semi_hard"))
     p.add_argument("--center-coef", type=float, default=1.0, help="C_center")
     p.add_argument("--class-coef", type=float, default=1.0, help="C_class (0: single-output model)")
-    p.add_argument("--p", type=int, default=10, help="classes per batch (distinct; the reference cycles 11 groups over 10 classes)")
+    p.add_argument("--p", type=int, default=10,
+                   help="classes per batch (distinct; the reference cycles 11 groups over 10 classes)")
     p.add_argument("--k", type=int, default=3, help="samples per class in a batch")
     p.add_argument("--anchor-stride", type=int, default=None,
                    help="every s-th sample is an anchor (default K: one anchor per group, as the reference)")
@@ -121,6 +122,25 @@ def row_name(loss, center, cls):
     return name + ("+L_center" if center else "") + ("+L_class" if cls else "")
 
 
+def evaluate(emb_te, yte, emb_tr, ytr, args):
+    """Nearest-centroid accuracy (train and test centroids) and recall@1 of test embeddings vs the train split.
+
+    In the `l2` space (unit-length embeddings, Euclidean distance) the class centroids are renormalised to
+    unit length, as the exponential-triplet reference does.
+    """
+    import zoo.metrics
+
+    geometry = "cosine" if args.distance == "cosine" else "euclidean"
+    renorm = args.space == "l2"
+    return {
+        "centroid_acc": zoo.metrics.nearest_centroid_accuracy(emb_te, yte, emb_tr, ytr, geometry,
+                                                              normalize_centroids=renorm),
+        "centroid_acc_transductive": zoo.metrics.nearest_centroid_accuracy(emb_te, yte, geometry=geometry,
+                                                                           normalize_centroids=renorm),
+        "recall@1": zoo.metrics.recall_at_k(emb_te, yte, emb_tr, ytr, k=1, geometry=geometry),
+    }
+
+
 def train(args):
     """Run one configuration; returns the summary dict (also written to metrics.json)."""
     import keras
@@ -162,7 +182,7 @@ def train(args):
     if args.eval_every:
         callbacks.insert(0, zoo.callbacks.RetrievalEvaluation(
             (xte_f, yte), gallery=(xtr_f, ytr), ks=(1,), geometry=geometry, output="embedding", map_at_r=False,
-            every_n_epochs=args.eval_every))
+            every_n_epochs=args.eval_every, normalize_centroids=args.space == "l2"))
     callbacks.append(keras.callbacks.TensorBoard(os.path.join(out, "logs")))
     print(f"[metric_learning] {run}: {len(xtr)} train / {len(xte)} test images, P x K = {args.p} x {args.k}, "
           f"{model.count_params():,} parameters")
@@ -171,12 +191,7 @@ def train(args):
     def embed(x):
         return np.asarray(keras.ops.convert_to_numpy(model.predict(x, batch_size=512, verbose=0)["embedding"]))
 
-    emb_te, emb_tr = embed(xte_f), embed(xtr_f)
-    result = {
-        "centroid_acc": zoo.metrics.nearest_centroid_accuracy(emb_te, yte, emb_tr, ytr, geometry),
-        "centroid_acc_transductive": zoo.metrics.nearest_centroid_accuracy(emb_te, yte, geometry=geometry),
-        "recall@1": zoo.metrics.recall_at_k(emb_te, yte, emb_tr, ytr, k=1, geometry=geometry),
-    }
+    result = evaluate(embed(xte_f), yte, embed(xtr_f), ytr, args)
     model_path = os.path.join(out, "model.keras")
     model.save(model_path)
     summary = {

@@ -78,6 +78,31 @@ def test_nearest_centroid_accuracy_train_and_transductive():
     np.testing.assert_allclose(cents[0], g[gl == classes[0]].mean(0), rtol=1e-5)
 
 
+def _unit(deg):
+    a = np.deg2rad(np.asarray(deg, np.float64))
+    return np.stack([np.cos(a), np.sin(a)], -1).astype(np.float32)
+
+
+def test_l2_space_centroids_are_renormalised():
+    """Fidelity (exponential triplet, `l2` space): the mean of unit embeddings of a spread-out class lies
+    near the origin; the reference renormalises the centroids before the Euclidean nearest-centroid test.
+    Class 0 spans ±80°, class 1 sits at 60°; a query at 25° is nearer class 1's raw mean but class 0's
+    renormalised one (its angle to 0° is 25°, to 60° is 35°)."""
+    train = _unit([-80, 80, 58, 62])
+    train_y = np.array([0, 0, 1, 1])
+    query, query_y = _unit([25, 0, 60]), np.array([0, 0, 1])
+    classes, cents = class_centroids(train, train_y, normalize_centroids=True)
+    np.testing.assert_allclose(np.linalg.norm(cents, axis=1), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(cents[0], [1.0, 0.0], atol=1e-6)
+    raw = nearest_centroid_accuracy(query, query_y, train, train_y)
+    renormalised = nearest_centroid_accuracy(query, query_y, train, train_y, normalize_centroids=True)
+    assert raw == pytest.approx(2 / 3) and renormalised == 1.0
+    # transductive centroids too; on the sphere geometry the mean is already unit (no change)
+    assert nearest_centroid_accuracy(query, query_y, normalize_centroids=True) == 1.0
+    assert nearest_centroid_accuracy(query, query_y, train, train_y, "cosine", normalize_centroids=True) == \
+        nearest_centroid_accuracy(query, query_y, train, train_y, "cosine")
+
+
 def test_bad_input():
     q, ql, g, gl = data()
     with pytest.raises(ValueError, match="non-finite"):

@@ -41,3 +41,21 @@ def test_exp_center_class_recipe_trains_saves_and_reloads(tmp_path):
     pred = model.predict(np.zeros((2, 28, 28, 1), "float32"), verbose=0)
     assert set(pred) == {"embedding", "logits"}
     assert np.all(np.linalg.norm(keras.ops.convert_to_numpy(pred["embedding"]), axis=1) <= 1.0 + 1e-5)
+
+
+def test_l2_space_evaluation_renormalises_the_centroids():
+    """Fidelity: in the `l2` space the recipe's nearest-centroid accuracy uses unit-length centroids (the
+    exponential-triplet reference); raw means of a spread-out class would misplace the query at 25°."""
+    import argparse
+
+    def unit(deg):
+        a = np.deg2rad(np.asarray(deg, np.float64))
+        return np.stack([np.cos(a), np.sin(a)], -1).astype(np.float32)
+
+    train, ytr = unit([-80, 80, 58, 62]), np.array([0, 0, 1, 1])
+    test, yte = unit([25, 0, 60]), np.array([0, 0, 1])
+    for space, want in (("l2", 1.0), ("unit_ball", 2 / 3)):
+        got = metric_learning.evaluate(test, yte, train, ytr, argparse.Namespace(space=space, distance="euclidean"))
+        assert got["centroid_acc"] == pytest.approx(want), (space, got)
+    got = metric_learning.evaluate(test, yte, train, ytr, argparse.Namespace(space="l2", distance="euclidean"))
+    assert got["centroid_acc_transductive"] == 1.0

@@ -1,9 +1,9 @@
 """`RetrievalEvaluation`: retrieval metrics and nearest-centroid accuracy of the embeddings, every epoch."""
 
-import numbers
-
 import keras
 import numpy as np
+
+from zoo._checks import check_bool, check_int
 
 __all__ = ["RetrievalEvaluation"]
 
@@ -42,6 +42,9 @@ class RetrievalEvaluation(keras.callbacks.Callback):
         output: which model output is the embedding when the model has several (int index or name);
             None = the only output.
         map_at_r: also report MAP@R.
+        normalize_centroids: renormalise the class centroids to unit length (embeddings on the unit
+            sphere compared with Euclidean distances: the exponential-triplet `l2` space, as the
+            reference); see `zoo.metrics.class_centroids`.
         every_n_epochs: evaluation period (>= 1).
         batch_size: prediction batch size.
         prefix: prefix of the log keys (default "val_").
@@ -62,15 +65,15 @@ class RetrievalEvaluation(keras.callbacks.Callback):
     """
 
     def __init__(self, data, gallery=None, ks=(1,), geometry="euclidean", output=None, map_at_r=True,
-                 every_n_epochs=1, batch_size=512, prefix="val_", verbose=0):
+                 every_n_epochs=1, batch_size=512, prefix="val_", verbose=0, normalize_centroids=False):
         super().__init__()
         self.data = _as_xy(data, "data")
         self.gallery = None if gallery is None else _as_xy(gallery, "gallery")
         self.ks = tuple(int(k) for k in np.atleast_1d(ks))
         if not self.ks or min(self.ks) < 1:
             raise ValueError(f"RetrievalEvaluation: `ks` must be integers >= 1; got {ks!r}.")
-        if isinstance(every_n_epochs, bool) or not isinstance(every_n_epochs, numbers.Integral) or every_n_epochs < 1:
-            raise ValueError(f"RetrievalEvaluation: `every_n_epochs` must be an integer >= 1; got {every_n_epochs!r}.")
+        every_n_epochs = check_int(every_n_epochs, "every_n_epochs", minimum=1, owner="RetrievalEvaluation")
+        self.normalize_centroids = check_bool(normalize_centroids, "normalize_centroids", owner="RetrievalEvaluation")
         self.geometry, self.output, self.map_at_r = geometry, output, bool(map_at_r)
         self.every_n_epochs, self.batch_size, self.prefix, self.verbose = int(every_n_epochs), int(batch_size), \
             str(prefix), int(verbose)
@@ -104,10 +107,12 @@ class RetrievalEvaluation(keras.callbacks.Callback):
             gemb = self.embed(gx)
             res = retrieval.retrieval_metrics(emb, y, gemb, gy, ks=self.ks, geometry=self.geometry,
                                               map_at_r=self.map_at_r)
-            logs["centroid_acc"] = retrieval.nearest_centroid_accuracy(emb, y, gemb, gy, self.geometry)
+            logs["centroid_acc"] = retrieval.nearest_centroid_accuracy(
+                emb, y, gemb, gy, self.geometry, normalize_centroids=self.normalize_centroids)
         else:
             res = retrieval.retrieval_metrics(emb, y, ks=self.ks, geometry=self.geometry, map_at_r=self.map_at_r)
-        logs["centroid_acc_transductive"] = retrieval.nearest_centroid_accuracy(emb, y, geometry=self.geometry)
+        logs["centroid_acc_transductive"] = retrieval.nearest_centroid_accuracy(
+            emb, y, geometry=self.geometry, normalize_centroids=self.normalize_centroids)
         for k in self.ks:
             logs[f"recall_at_{k}"] = res[f"recall@{k}"]
             logs[f"precision_at_{k}"] = res[f"precision@{k}"]
@@ -128,4 +133,4 @@ class RetrievalEvaluation(keras.callbacks.Callback):
     def get_config(self):
         return {"ks": list(self.ks), "geometry": self.geometry, "output": self.output, "map_at_r": self.map_at_r,
                 "every_n_epochs": self.every_n_epochs, "batch_size": self.batch_size, "prefix": self.prefix,
-                "verbose": self.verbose}
+                "verbose": self.verbose, "normalize_centroids": self.normalize_centroids}

@@ -5,10 +5,20 @@ exponential-triplet reference's transductive test centroids) for any geometry of
 Distances come from `zoo.geometry.get(name).pairwise_distance` on chunks of at most `max_elements`
 query × gallery entries, so a 10,000 × 60,000 evaluation never holds the full distance matrix.
 
+Geometry names ("euclidean", "cosine", "sphere", "poincare", ...) and their aliases are resolved by
+`zoo.geometry.get` alone.
+
 Reference:
     Musgrave, Belongie, Lim, "A Metric Learning Reality Check", ECCV 2020 (MAP@R);
-    Urtans et al., "Exponential Triplet Loss", ICCDA 2020 (centroid accuracy, seeds-spec §3.6).
+    Urtans et al., "Exponential Triplet Loss", ICCDA 2020 (centroid accuracy: class centroids of the
+    embeddings, renormalised to unit length in the `l2` embedding space; the reference also reports the
+    transductive variant with test centroids).
 """
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 import keras
 import numpy as np
@@ -22,13 +32,13 @@ __all__ = ["retrieval_metrics", "recall_at_k", "class_centroids", "nearest_centr
 MAX_ELEMENTS = 2 ** 23
 
 
-def _geometry(geometry):
-    if isinstance(geometry, str) and geometry.lower() in ("cos", "cosine"):
-        return zoo.geometry.get("sphere", distance="cosine")
-    return zoo.geometry.get(geometry)
+#: Anything `zoo.geometry.get` accepts: a name or alias, a geometry object or its config dict.
+GeometryLike = Any
+#: Embeddings as a numpy array or a backend tensor.
+ArrayLike = Any
 
 
-def _embeddings(x, name):
+def _embeddings(x: ArrayLike, name: str) -> np.ndarray:
     x = np.asarray(keras.ops.convert_to_numpy(x) if not isinstance(x, np.ndarray) else x, dtype=np.float32)
     if x.ndim != 2 or x.shape[0] == 0:
         raise ValueError(f"`{name}` must be embeddings of shape [N, d] with N >= 1; got shape {x.shape}.")
@@ -37,7 +47,7 @@ def _embeddings(x, name):
     return x
 
 
-def _labels(y, n, name):
+def _labels(y: ArrayLike, n: int, name: str) -> np.ndarray:
     y = np.asarray(y)
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
@@ -46,9 +56,10 @@ def _labels(y, n, name):
     return y
 
 
-def _distance_blocks(query, gallery, geometry, exclude_self, max_elements):
+def _distance_blocks(query: np.ndarray, gallery: np.ndarray, geometry: GeometryLike, exclude_self: bool,
+                     max_elements: int) -> Iterator[tuple[int, np.ndarray]]:
     """Yield (start, [rows, N_gallery] float32 distances) for consecutive query blocks."""
-    geo = _geometry(geometry)
+    geo = zoo.geometry.get(geometry)
     g = keras.ops.convert_to_tensor(gallery)
     rows = max(1, int(max_elements) // len(gallery))
     for start in range(0, len(query), rows):
@@ -61,7 +72,7 @@ def _distance_blocks(query, gallery, geometry, exclude_self, max_elements):
         yield start, d
 
 
-def _sorted_top(d, k):
+def _sorted_top(d: np.ndarray, k: int) -> np.ndarray:
     """Indices of the k smallest entries of every row, in increasing distance."""
     k = min(k, d.shape[1])
     if k < d.shape[1]:
@@ -72,8 +83,10 @@ def _sorted_top(d, k):
     return np.take_along_axis(top, order, 1)
 
 
-def retrieval_metrics(query, query_labels, gallery=None, gallery_labels=None, ks=(1,), geometry="euclidean",
-                      map_at_r=True, mean_ap=False, max_elements=MAX_ELEMENTS):
+def retrieval_metrics(query: ArrayLike, query_labels: ArrayLike, gallery: ArrayLike | None = None,
+                      gallery_labels: ArrayLike | None = None, ks: int | Iterable[int] = (1,),
+                      geometry: GeometryLike = "euclidean", map_at_r: bool = True, mean_ap: bool = False,
+                      max_elements: int = MAX_ELEMENTS) -> dict[str, float]:
     """recall@k, precision@k (every k in `ks`), MAP@R and mAP of `query` against `gallery`.
 
         recall@k    = mean_q [any of the k nearest gallery items has q's label]
@@ -153,8 +166,9 @@ def retrieval_metrics(query, query_labels, gallery=None, gallery_labels=None, ks
     return out
 
 
-def recall_at_k(query, query_labels, gallery=None, gallery_labels=None, k=1, geometry="euclidean",
-                max_elements=MAX_ELEMENTS):
+def recall_at_k(query: ArrayLike, query_labels: ArrayLike, gallery: ArrayLike | None = None,
+                gallery_labels: ArrayLike | None = None, k: int = 1, geometry: GeometryLike = "euclidean",
+                max_elements: int = MAX_ELEMENTS) -> float:
     """recall@k alone (see `retrieval_metrics`).
 
     Example:
@@ -164,24 +178,40 @@ def recall_at_k(query, query_labels, gallery=None, gallery_labels=None, k=1, geo
                              map_at_r=False, max_elements=max_elements)[f"recall@{int(k)}"]
 
 
-def class_centroids(embeddings, labels, geometry="euclidean"):
+def class_centroids(embeddings: ArrayLike, labels: ArrayLike, geometry: GeometryLike = "euclidean",
+                    normalize_centroids: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """(classes, [C, d] centroids): the geometry's mean of each class (Euclidean mean, normalised mean
-    on the sphere, Einstein midpoint in the Poincaré ball).
+    on the sphere, Einstein midpoint in the Poincaré ball), optionally renormalised to unit length.
+
+        c_k = mean_geometry{x_i : y_i = k},   with normalize_centroids: c_k <- c_k / ||c_k||
+
+    Args:
+        embeddings, labels: [N, d] embeddings and int labels [N].
+        geometry: as `retrieval_metrics`.
+        normalize_centroids: divide every centroid by its Euclidean norm. Use it for embeddings on the unit
+            sphere compared with Euclidean distances (the exponential-triplet `l2` embedding space): the
+            mean of unit vectors lies inside the sphere, closer to the origin the more the class spreads,
+            and the reference renormalises it. A zero centroid stays zero.
 
     Example:
         >>> classes, centroids = zoo.metrics.class_centroids(train_emb, y_train, "cosine")
+        >>> classes, centroids = zoo.metrics.class_centroids(train_emb, y_train, normalize_centroids=True)
     """
     x = _embeddings(embeddings, "embeddings")
     y = _labels(labels, len(x), "labels")
-    geo = _geometry(geometry)
+    geo = zoo.geometry.get(geometry)
     classes = np.unique(y)
-    cents = [np.asarray(keras.ops.convert_to_numpy(geo.mean(keras.ops.convert_to_tensor(x[y == c]))))
-             for c in classes]
-    return classes, np.stack(cents).astype(np.float32)
+    cents = np.stack([np.asarray(keras.ops.convert_to_numpy(geo.mean(keras.ops.convert_to_tensor(x[y == c]))))
+                      for c in classes]).astype(np.float32)
+    if normalize_centroids:
+        norms = np.linalg.norm(cents.astype(np.float64), axis=1, keepdims=True)
+        cents = (cents / np.where(norms > 0, norms, 1.0)).astype(np.float32)
+    return classes, cents
 
 
-def nearest_centroid_accuracy(embeddings, labels, train_embeddings=None, train_labels=None,
-                              geometry="euclidean", max_elements=MAX_ELEMENTS):
+def nearest_centroid_accuracy(embeddings: ArrayLike, labels: ArrayLike, train_embeddings: ArrayLike | None = None,
+                              train_labels: ArrayLike | None = None, geometry: GeometryLike = "euclidean",
+                              max_elements: int = MAX_ELEMENTS, normalize_centroids: bool = False) -> float:
     """Accuracy of assigning each embedding to the class of its nearest class centroid.
 
     Args:
@@ -190,6 +220,9 @@ def nearest_centroid_accuracy(embeddings, labels, train_embeddings=None, train_l
             *transductive* protocol: centroids from the evaluated split's own embeddings and labels
             (test labels leak into the classifier; report it only for comparability).
         geometry: as `retrieval_metrics`.
+        max_elements: largest embeddings × classes distance block held at once.
+        normalize_centroids: renormalise the centroids to unit length (see `class_centroids`; the
+            exponential-triplet reference does it in its `l2` embedding space).
 
     Example:
         >>> zoo.metrics.nearest_centroid_accuracy(test_emb, y_test, train_emb, y_train)   # clean
@@ -198,11 +231,11 @@ def nearest_centroid_accuracy(embeddings, labels, train_embeddings=None, train_l
     x = _embeddings(embeddings, "embeddings")
     y = _labels(labels, len(x), "labels")
     if train_embeddings is None:
-        classes, cents = class_centroids(x, y, geometry)
+        classes, cents = class_centroids(x, y, geometry, normalize_centroids)
     else:
         if train_labels is None:
             raise ValueError("`train_labels` is required with `train_embeddings`.")
-        classes, cents = class_centroids(train_embeddings, train_labels, geometry)
+        classes, cents = class_centroids(train_embeddings, train_labels, geometry, normalize_centroids)
     correct = 0
     for start, d in _distance_blocks(x, cents, geometry, False, max_elements):
         correct += int((classes[np.argmin(d, axis=1)] == y[start:start + len(d)]).sum())
