@@ -1,6 +1,6 @@
 """2-D latent-space picture of a trained head: embeddings, class proxies and sphere radii (PNG).
 
-`plot_latent(embeddings, labels, layer, path)` is the `plot` hook of the hyperspherical heads in
+`plot_latent(embeddings, labels, layer, path)` draws the `plot` hook of the hyperspherical heads in
 `zoo.heads` (the classification recipe calls it when the embedding dimension is 2). It draws:
 
 - the embeddings the head receives, coloured by class (a random subset of at most `max_points`);
@@ -10,18 +10,21 @@
 - `zoo.layers.CenterHead`: its class centres (stars), and what its classifier draws.
 - a Dense classifier: its weight directions as rays.
 
-matplotlib with the Agg backend (no display needed).
+It draws on the matplotlib `ax` it is given (or on a new figure with an Agg canvas: no display needed),
+writes a PNG when given a `path`, returns the figure, and never switches the matplotlib backend.
 """
 
 import numpy as np
+from keras import ops
+
+from zoo.layers import CenterHead, CosineHead, DistArcHead
+from zoo.viz._figure import axes_for, class_cmap, finish
 
 __all__ = ["plot_latent"]
 
 
 def _np(x):
-    import keras
-
-    return np.asarray(keras.ops.convert_to_numpy(x), dtype="float64")
+    return np.asarray(ops.convert_to_numpy(x), dtype="float64")
 
 
 def _unit_rows(w):
@@ -32,8 +35,6 @@ def _unit_rows(w):
 def _draw_head(ax, layer, colors, reach):
     """Draw the head-specific geometry; returns the largest coordinate drawn (for the limits)."""
     from matplotlib.patches import Circle
-
-    from zoo.layers import CenterHead, CosineHead, DistArcHead
 
     extent = 0.0
     if isinstance(layer, CenterHead):
@@ -66,30 +67,27 @@ def _draw_head(ax, layer, colors, reach):
     return extent
 
 
-def plot_latent(embeddings, labels, layer, path, max_points=5000, title=None, class_names=None, seed=0):
-    """Write a PNG of 2-D embeddings with the head's proxies / directions / centres and sphere radii.
+def plot_latent(embeddings, labels, layer, path=None, max_points=5000, title=None, class_names=None, seed=0,
+                ax=None):
+    """Draw 2-D embeddings with the head's proxies / directions / centres and sphere radii (PNG if `path`).
 
     Args:
         embeddings: [N, 2] array (the backbone outputs the head receives).
         labels: [N] int labels.
         layer: the trained head layer (`DistArcHead`, `CosineHead`, `CenterHead`, a Dense ...).
-        path: output PNG path.
+        path: optional output PNG path (written at 110 dpi; folders are created); None writes nothing.
         max_points: draw at most this many points (random subset).
         title: optional title (default: the layer's class name).
         class_names: optional names for the legend.
         seed: seed of the subset.
+        ax: optional matplotlib axes to draw on (default: a new 7 x 7 inch figure).
 
     Returns:
-        `path`.
+        The matplotlib figure drawn on.
 
     Example:
-        >>> zoo.viz.latent.plot_latent(backbone.predict(x), y, spec.layer, "latent_2d.png")
+        >>> fig = zoo.viz.latent.plot_latent(backbone.predict(x), y, spec.layer, "latent_2d.png")
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     emb = np.asarray(embeddings, dtype="float64")
     labels = np.asarray(labels).reshape(-1)
     if emb.ndim != 2 or emb.shape[1] != 2:
@@ -100,10 +98,10 @@ def plot_latent(embeddings, labels, layer, path, max_points=5000, title=None, cl
     idx = rng.permutation(len(emb))[:max_points]
     emb, lab = emb[idx], labels[idx]
     num = int(max(labels.max() + 1, getattr(layer, "num_classes", 0) or 0))
-    cmap = plt.get_cmap("tab10" if num <= 10 else "tab20")
+    cmap = class_cmap("tab10" if num <= 10 else "tab20")
     colors = [cmap(i % cmap.N) for i in range(max(num, 1))]
 
-    fig, ax = plt.subplots(figsize=(7, 7))
+    fig, ax, owned = axes_for(ax, figsize=(7, 7))
     for k in range(num):
         sel = lab == k
         if sel.any():
@@ -119,7 +117,4 @@ def plot_latent(embeddings, labels, layer, path, max_points=5000, title=None, cl
     ax.axvline(0, color="0.85", lw=0.5, zorder=0)
     ax.set_title(title or f"{type(layer).__name__}: 2-D embeddings, proxies and radii")
     ax.legend(loc="upper right", markerscale=4, fontsize=7, ncol=2, framealpha=0.8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return finish(fig, owned, path, dpi=110)
