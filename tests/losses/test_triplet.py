@@ -6,7 +6,9 @@ import pytest
 
 from tests.helpers import assert_all_finite, roundtrip_object, to_numpy, value_and_grad
 from zoo.losses import TripletLoss
-from zoo.losses.triplet import hardest, pair_masks, pairwise, resolve_geometry, triplet_loss
+import zoo.geometry
+from zoo.losses._mining import hardest, pair_masks, pairwise
+from zoo.losses.triplet import triplet_loss
 
 
 def ref_dist(x, kind="euclidean"):
@@ -78,7 +80,7 @@ def test_matches_numpy_reference(mining, kind, squared):
 def test_batch_hard_mining_picks_the_brute_force_pairs():
     for seed in range(3):
         x, y = batch(b=16, seed=seed)
-        d = to_numpy(pairwise(x, resolve_geometry("euclidean")))
+        d = to_numpy(pairwise(x, zoo.geometry.get("euclidean")))
         hp, hn, has_p, has_n = (to_numpy(t) for t in hardest(d, *pair_masks(y, anchor_stride=2)))
         for a, (p, q) in enumerate(brute_hardest(ref_dist(x), y, stride=2)):
             assert bool(has_p[a]) == (p is not None) and bool(has_n[a]) == (q is not None)
@@ -91,7 +93,7 @@ def test_batch_hard_mining_picks_the_brute_force_pairs():
 def test_poincare_geometry():
     x, y = batch()
     x = 0.2 * x / np.linalg.norm(x, axis=1, keepdims=True)
-    d = to_numpy(resolve_geometry("poincare").pairwise_distance(x, x)).astype(np.float64)
+    d = to_numpy(zoo.geometry.get("poincare").pairwise_distance(x, x)).astype(np.float64)
     ref = np.mean([max(d[a, p] - d[a, q] + 0.1, 0) for a, (p, q) in enumerate(brute_hardest(d, y))
                    if p is not None and q is not None])
     assert float(to_numpy(triplet_loss(y, x, 0.1, distance="poincare"))) == pytest.approx(ref, rel=1e-4)

@@ -1,9 +1,14 @@
-"""Center loss: a base classification loss plus λ/2·‖x - c_y‖², on the output of `zoo.layers.CenterHead`."""
+"""Center loss: a base classification loss plus λ/2·‖x - c_y‖², on the output of `zoo.layers.CenterHead`.
+
+The pure function `center_loss` does the work; `CenterLoss` is the thin Keras wrapper.
+"""
 
 import keras
 from keras import ops
 
-from zoo.losses.arcface import base_config, check_range, int_labels, num_classes_of
+from zoo._checks import check_range
+from zoo.losses._common import int_labels, num_classes_of
+from zoo.losses.function_loss import FunctionLoss
 
 __all__ = ["CenterLoss"]
 
@@ -41,7 +46,7 @@ def center_loss(y_true, y_pred, lam=0.003, base_loss=None):
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class CenterLoss(keras.losses.Loss):
+class CenterLoss(FunctionLoss):
     """Softmax (or any base loss) + λ·center loss, on the output of `zoo.layers.CenterHead`.
 
         L = base(y, scores) + (λ/2)·‖x - c_y‖²
@@ -69,19 +74,14 @@ class CenterLoss(keras.losses.Loss):
         (Keras' "sum_over_batch_size"), so λ values are per sample.
     """
 
+    fn = staticmethod(center_loss)
+
     def __init__(self, lam=0.003, base_loss=None, reduction="sum_over_batch_size", name="center_loss",
                  dtype=None):
-        super().__init__(name=name, reduction=reduction, dtype=dtype)
-        self.lam = check_range(lam, "lam", "CenterLoss", 0.0, float("inf"), hi_text="∞")
         if isinstance(base_loss, dict):
             base_loss = keras.saving.deserialize_keras_object(base_loss)
         if base_loss is not None and not isinstance(base_loss, keras.losses.Loss):
             raise ValueError(f"CenterLoss: `base_loss` must be a keras.losses.Loss or None; got {base_loss!r}.")
-        self.base_loss = base_loss
-
-    def call(self, y_true, y_pred):
-        return center_loss(y_true, y_pred, self.lam, self.base_loss)
-
-    def get_config(self):
-        base = None if self.base_loss is None else keras.saving.serialize_keras_object(self.base_loss)
-        return {**base_config(self), "lam": self.lam, "base_loss": base}
+        super().__init__(reduction=reduction, name=name, dtype=dtype,
+                         lam=check_range(lam, "lam", "CenterLoss", 0.0, float("inf"), hi_text="∞"),
+                         base_loss=base_loss)

@@ -1,10 +1,15 @@
-"""Contrastive loss on embeddings over every pair of the batch, any geometry."""
+"""Contrastive loss on embeddings over every pair of the batch, any geometry.
+
+The pure function `contrastive_loss` does the work; `ContrastiveLoss` is the thin Keras wrapper.
+"""
 
 import keras
 from keras import ops
 
-from zoo.losses.arcface import base_config, check_range
-from zoo.losses.triplet import batch_labels, distance_config, masked_mean, pair_masks, pairwise, resolve_geometry
+import zoo.geometry
+from zoo._checks import check_range
+from zoo.losses._mining import batch_labels, distance_config, masked_mean, pair_masks, pairwise
+from zoo.losses.function_loss import FunctionLoss
 
 __all__ = ["ContrastiveLoss"]
 
@@ -15,14 +20,14 @@ def contrastive_loss(y_true, y_pred, margin=1.0, distance="euclidean", pos_weigh
     Args: see `ContrastiveLoss`. A batch of one sample gives 0.
     """
     labels = batch_labels(y_true, y_pred, "ContrastiveLoss")
-    d = pairwise(y_pred, resolve_geometry(distance))
+    d = pairwise(y_pred, zoo.geometry.get(distance))
     pos, neg = pair_masks(labels)
     per_pair = ops.where(pos, pos_weight * ops.square(d), ops.square(ops.relu(margin - d)))
     return masked_mean(per_pair, ops.logical_or(pos, neg))
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class ContrastiveLoss(keras.losses.Loss):
+class ContrastiveLoss(FunctionLoss):
     """Contrastive loss (y_true = int labels [B], y_pred = embeddings [B, d]):
 
         L = mean_{i != j} ( w_p·[y_i = y_j]·d_ij² + [y_i != y_j]·max(m - d_ij, 0)² )
@@ -46,18 +51,14 @@ class ContrastiveLoss(keras.losses.Loss):
         separate pair sampler), averaged over the B(B-1) ordered pairs.
     """
 
+    fn = staticmethod(contrastive_loss)
+
     def __init__(self, margin=1.0, distance="euclidean", pos_weight=1.0, reduction="sum_over_batch_size",
                  name="contrastive_loss", dtype=None):
-        super().__init__(name=name, reduction=reduction, dtype=dtype)
         inf = float("inf")
-        self.margin = check_range(margin, "margin", "ContrastiveLoss", 0.0, inf, hi_text="∞")
-        resolve_geometry(distance)
-        self.distance = distance_config(distance)
-        self.pos_weight = check_range(pos_weight, "pos_weight", "ContrastiveLoss", 0.0, inf, hi_text="∞")
-
-    def call(self, y_true, y_pred):
-        return contrastive_loss(y_true, y_pred, self.margin, self.distance, self.pos_weight)
-
-    def get_config(self):
-        return {**base_config(self), "margin": self.margin, "distance": self.distance,
-                "pos_weight": self.pos_weight}
+        super().__init__(
+            reduction=reduction, name=name, dtype=dtype,
+            margin=check_range(margin, "margin", "ContrastiveLoss", 0.0, inf, hi_text="∞"),
+            distance=distance_config(distance),
+            pos_weight=check_range(pos_weight, "pos_weight", "ContrastiveLoss", 0.0, inf, hi_text="∞"),
+        )

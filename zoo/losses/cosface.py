@@ -1,17 +1,13 @@
-"""CosFace (large margin cosine loss / AM-Softmax) on cos θ scores."""
+"""CosFace (large margin cosine loss / AM-Softmax) on cos θ scores.
+
+The pure function `cosface_loss` does the work; `CosFaceLoss` is the thin Keras wrapper (a
+`zoo.losses.MarginLoss` whose hook is cos θ_y - m).
+"""
 
 import keras
-from keras import ops
 
-from zoo.losses.arcface import (
-    base_config,
-    check_positive,
-    check_range,
-    int_labels,
-    num_classes_of,
-    poison_invalid,
-    softmax_cross_entropy,
-)
+from zoo._checks import check_range
+from zoo.losses.margin_loss import MarginLoss, margin_softmax_loss
 
 __all__ = ["CosFaceLoss"]
 
@@ -30,16 +26,12 @@ def cosface_loss(y_true, cos_theta, scale=64.0, margin=0.35):
     Returns:
         [B] losses (float32).
     """
-    cos = ops.cast(cos_theta, "float32")
-    k = num_classes_of(cos, "cosface_loss")
-    labels = int_labels(y_true, k, "cosface_loss")
-    onehot = ops.one_hot(labels, k, dtype="float32")
-    logits = float(scale) * (cos - float(margin) * onehot)
-    return poison_invalid(softmax_cross_entropy(logits, onehot), labels, k)
+    margin = float(margin)
+    return margin_softmax_loss(y_true, cos_theta, lambda cos_y: cos_y - margin, scale, "cosface_loss")
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class CosFaceLoss(keras.losses.Loss):
+class CosFaceLoss(MarginLoss):
     """CosFace (additive cosine margin) loss on cos θ scores.
 
     Softmax cross-entropy on the logits s·(cos θ_j - m·[j = y]). At m = 0 this is scaled softmax
@@ -65,12 +57,9 @@ class CosFaceLoss(keras.losses.Loss):
 
     def __init__(self, scale=64.0, margin=0.35, reduction="sum_over_batch_size", name="cosface_loss",
                  dtype=None):
-        super().__init__(name=name, reduction=reduction, dtype=dtype)
-        self.scale = check_positive(scale, "scale", "CosFaceLoss")
-        self.margin = check_range(margin, "margin", "CosFaceLoss", 0.0, 1.0)
+        super().__init__(scale=scale, reduction=reduction, name=name, dtype=dtype,
+                         margin=check_range(margin, "margin", "CosFaceLoss", 0.0, 1.0))
 
-    def call(self, y_true, y_pred):
-        return cosface_loss(y_true, y_pred, self.scale, self.margin)
-
-    def get_config(self):
-        return {**base_config(self), "scale": self.scale, "margin": self.margin}
+    def target_logit(self, cos_y):
+        """cos θ_y - m."""
+        return cos_y - self.margin

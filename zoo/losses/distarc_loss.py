@@ -1,19 +1,25 @@
-"""DistArc loss (HyperSpaceX): angular margin + radial term on the output of `zoo.layers.DistArcHead`."""
+"""DistArc loss (HyperSpaceX): angular margin + radial term on the output of `zoo.layers.DistArcHead`.
+
+The pure function `distarc_loss` does the work; `DistArcLoss` is the thin Keras wrapper. The packed
+layout of the head's output is read with the head's public `zoo.layers.DistArcHead.unpack`.
+"""
 
 import keras
 from keras import ops
 
-from zoo.layers.distarc_head import unpack_outputs
-from zoo.losses.arcface import (
+from zoo._checks import check_choice, check_positive, check_range
+from zoo.layers.distarc_head import DistArcHead
+from zoo.losses._common import (
     ARCFACE_MAX_MARGIN,
     arcface_target,
-    base_config,
-    check_positive,
-    check_range,
     int_labels,
     poison_invalid,
-    softmax_cross_entropy,
+    sparse_softmax_cross_entropy,
+    take_target,
+    target_mask,
+    with_target,
 )
+from zoo.losses.function_loss import FunctionLoss
 
 __all__ = ["DistArcLoss"]
 
@@ -22,18 +28,20 @@ FORMS = ("paper", "code")
 
 def distarc_logits(labels, delta, cos_theta, cos_phi, num_classes, scale=1.0, margin=0.5, lam=0.005,
                    use_cos_phi=True, form="paper"):
-    """(logits [B, K], one-hot [B, K]) of the DistArc softmax; see `distarc_loss`."""
-    onehot = ops.one_hot(labels, num_classes, dtype="float32")
-    cos_y = ops.sum(cos_theta * onehot, axis=-1)
+    """(logits [B, K], δ_y [B]) of the DistArc softmax; see `distarc_loss`.
+
+    The other columns are s·cos θ_j - λ·δ_j; the target column is written with one `where` (no one-hot)."""
+    mask = target_mask(labels, num_classes)
+    cos_y = take_target(cos_theta, mask)
+    delta_y = take_target(delta, mask)
     angular_y = arcface_target(cos_y, margin)
     if use_cos_phi:
-        angular_y = angular_y + ops.sum(cos_phi * onehot, axis=-1)
-    others = float(scale) * cos_theta - float(lam) * delta
+        angular_y = angular_y + take_target(cos_phi, mask)
     target = float(scale) * angular_y
     if form == "paper":
-        target = target - float(lam) * ops.sum(delta * onehot, axis=-1)
-    logits = others + onehot * ops.expand_dims(target - ops.sum(others * onehot, axis=-1), -1)
-    return logits, onehot
+        target = target - float(lam) * delta_y
+    others = float(scale) * cos_theta - float(lam) * delta
+    return with_target(others, target, mask), delta_y
 
 
 def distarc_loss(y_true, y_pred, scale=1.0, margin=0.5, lam=0.005, use_cos_phi=True, form="paper"):
@@ -43,8 +51,10 @@ def distarc_loss(y_true, y_pred, scale=1.0, margin=0.5, lam=0.005, use_cos_phi=T
 
         L = -log( e^{A} / (e^{A} + Σ_{j≠y} e^{s·cos θ_j - λ·δ_j}) )
 
-    Released-code form (`form="code"`, seeds-spec §1.3), the target logit without -λδ_y plus a pull
-    term:  L = CE(z, y) + λ·δ_y,  z_y = s·(cos(θ_y + m) [+ cos φ_y]),  z_j = s·cos θ_j - λ·δ_j.
+    Released-code form (`form="code"`, what the released `train_objects.py` computes), the target logit
+    without -λδ_y plus a pull term:
+
+        L = CE(z, y) + λ·δ_y,  z_y = s·(cos(θ_y + m) [+ cos φ_y]),  z_j = s·cos θ_j - λ·δ_j.
 
     cos(θ_y + m) uses ArcFace's monotone fallback cos θ_y - m·sin m for θ_y > π - m (the released code
     has none). `use_cos_phi=False` drops cos φ_y, `lam=0` drops δ: the poster's ablation rows.
@@ -61,27 +71,27 @@ def distarc_loss(y_true, y_pred, scale=1.0, margin=0.5, lam=0.005, use_cos_phi=T
     Returns:
         [B] losses (float32).
     """
-    if form not in FORMS:
-        raise ValueError(f"distarc_loss: `form` must be one of {FORMS}; got {form!r}.")
+    check_choice(form, "form", FORMS, "distarc_loss")
     y_pred = ops.cast(y_pred, "float32")
-    delta, cos_theta, cos_phi = unpack_outputs(y_pred)
+    delta, cos_theta, cos_phi = DistArcHead.unpack(y_pred)
     k = int(delta.shape[-1])
     labels = int_labels(y_true, k, "distarc_loss")
-    logits, onehot = distarc_logits(labels, delta, cos_theta, cos_phi, k, scale, margin, lam, use_cos_phi, form)
-    per_sample = softmax_cross_entropy(logits, onehot)
+    logits, delta_y = distarc_logits(labels, delta, cos_theta, cos_phi, k, scale, margin, lam, use_cos_phi, form)
+    per_sample = sparse_softmax_cross_entropy(labels, logits)
     if form == "code":
-        per_sample = per_sample + float(lam) * ops.sum(delta * onehot, axis=-1)
+        per_sample = per_sample + float(lam) * delta_y
     return poison_invalid(per_sample, labels, k)
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class DistArcLoss(keras.losses.Loss):
+class DistArcLoss(FunctionLoss):
     """DistArc loss of HyperSpaceX on the output of `zoo.layers.DistArcHead`.
 
     Paper form (default): softmax cross-entropy with the target logit
     A = s·(cos(θ_y + m) + cos φ_y) - λ·δ_y and the other logits s·cos θ_j - λ·δ_j, where
     δ_j = ‖x - r_j·ŵ_j‖² and cos φ_y is the angle at the target proxy (see `DistArcHead`). With s = 1
-    this is the paper's Eq. 1 as grouped by seeds-spec §1.2. `form="code"` gives what the released
+    this is the paper's Eq. 1 with the angular terms grouped (cos(θ_y + m) + cos φ_y) and the radial
+    term -λ·δ_j on every logit. `form="code"` gives what the released
     `train_objects.py` computes: CE(z, y) + λ·δ_y with z_y = s·cos(θ_y + m) (no -λδ_y in the target),
     z_j = s·cos θ_j - λ·δ_j. Predictions (argmax of the head output) are the nearest radial proxy.
 
@@ -110,7 +120,7 @@ class DistArcLoss(keras.losses.Loss):
 
     Reference:
         Chiranjeev, Dosi, Thakral, Vatsa, Singh, "HyperSpaceX: Radial and Angular Exploration of
-        HyperSpherical Dimensions", ECCV 2024; IAB-IITJ/HyperSpaceX `train_objects.py` (seeds-spec §1.3).
+        HyperSpherical Dimensions", ECCV 2024; IAB-IITJ/HyperSpaceX `train_objects.py`.
 
     Departures from the reference code:
         The margin is the constant m (the released loop passes the epoch index as m, so m = 0, 1, 2 ...
@@ -120,21 +130,16 @@ class DistArcLoss(keras.losses.Loss):
         δ, φ and prediction (the code uses three).
     """
 
+    fn = staticmethod(distarc_loss)
+
     def __init__(self, scale=1.0, margin=0.5, lam=0.005, use_cos_phi=True, form="paper",
                  reduction="sum_over_batch_size", name="distarc_loss", dtype=None):
-        super().__init__(name=name, reduction=reduction, dtype=dtype)
         owner = "DistArcLoss"
-        self.scale = check_positive(scale, "scale", owner)
-        self.margin = check_range(margin, "margin", owner, 0.0, ARCFACE_MAX_MARGIN, hi_text="π/2")
-        self.lam = check_range(lam, "lam", owner, 0.0, float("inf"), hi_text="∞")
-        self.use_cos_phi = bool(use_cos_phi)
-        if form not in FORMS:
-            raise ValueError(f"{owner}: `form` must be one of {FORMS}; got {form!r}.")
-        self.form = form
-
-    def call(self, y_true, y_pred):
-        return distarc_loss(y_true, y_pred, self.scale, self.margin, self.lam, self.use_cos_phi, self.form)
-
-    def get_config(self):
-        return {**base_config(self), "scale": self.scale, "margin": self.margin, "lam": self.lam,
-                "use_cos_phi": self.use_cos_phi, "form": self.form}
+        super().__init__(
+            reduction=reduction, name=name, dtype=dtype,
+            scale=check_positive(scale, "scale", owner),
+            margin=check_range(margin, "margin", owner, 0.0, ARCFACE_MAX_MARGIN, hi_text="π/2"),
+            lam=check_range(lam, "lam", owner, 0.0, float("inf"), hi_text="∞"),
+            use_cos_phi=bool(use_cos_phi),
+            form=check_choice(form, "form", FORMS, owner),
+        )

@@ -8,11 +8,11 @@ second model output with its own cross-entropy (see recipes/metric_learning.py).
 import keras
 from keras import ops
 
+import zoo.geometry
+from zoo._checks import check_int, check_range
 from zoo.geometry import numerics as nx
-from zoo.losses.arcface import base_config, check_range
-from zoo.losses.triplet import (
-    batch_labels, distance_config, hardest, masked_mean, pair_masks, pairwise, resolve_geometry,
-)
+from zoo.losses._mining import batch_labels, distance_config, hardest, masked_mean, pair_masks, pairwise
+from zoo.losses.function_loss import FunctionLoss
 
 __all__ = ["ExponentialTripletLoss"]
 
@@ -53,7 +53,7 @@ def exponential_triplet_loss(y_true, y_pred, num_classes, overlap_coef=1.2, dist
     Args: see `ExponentialTripletLoss`.
     """
     labels = batch_labels(y_true, y_pred, "ExponentialTripletLoss")
-    geometry = resolve_geometry(distance)
+    geometry = zoo.geometry.get(distance)
     big_d = _max_distance(geometry, max_distance, embedding_scale)
     c_n = float(overlap_coef) / int(num_classes)
     dist = pairwise(y_pred, geometry) / big_d
@@ -68,7 +68,7 @@ def exponential_triplet_loss(y_true, y_pred, num_classes, overlap_coef=1.2, dist
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class ExponentialTripletLoss(keras.losses.Loss):
+class ExponentialTripletLoss(FunctionLoss):
     """Exponential triplet loss L_exp with its center term (y_true = int labels [B], y_pred = embeddings).
 
     With d the distance of the chosen geometry normalised by its maximum D (p = d_ap/D, q = d_an/D,
@@ -119,43 +119,34 @@ class ExponentialTripletLoss(keras.losses.Loss):
         (`filter_samples`) are not implemented.
     """
 
+    fn = staticmethod(exponential_triplet_loss)
+
     def __init__(self, num_classes, overlap_coef=1.2, distance="euclidean", embedding_scale=1.0,
                  max_distance=None, pos_weight=1.0, neg_weight=1.0, center_weight=0.0, mean_inside_log=True,
                  anchor_stride=1, reduction="sum_over_batch_size", name="exponential_triplet_loss", dtype=None):
-        super().__init__(name=name, reduction=reduction, dtype=dtype)
         owner = "ExponentialTripletLoss"
-        if isinstance(num_classes, bool) or not hasattr(num_classes, "__index__") or int(num_classes) < 2:
-            raise ValueError(f"{owner}: `num_classes` must be an integer >= 2; got {num_classes!r}.")
-        self.num_classes = int(num_classes)
         inf = float("inf")
-        self.overlap_coef = check_range(overlap_coef, "overlap_coef", owner, 0.0, inf, hi_text="∞")
-        geometry = resolve_geometry(distance)
-        self.distance = distance_config(distance)
-        self.embedding_scale = check_range(embedding_scale, "embedding_scale", owner, 1e-12, inf, hi_text="∞")
-        self.max_distance = None if max_distance is None else check_range(max_distance, "max_distance", owner,
-                                                                          1e-12, inf, hi_text="∞")
-        _max_distance(geometry, self.max_distance, self.embedding_scale)
-        self.pos_weight = check_range(pos_weight, "pos_weight", owner, 0.0, inf, hi_text="∞")
-        self.neg_weight = check_range(neg_weight, "neg_weight", owner, 0.0, inf, hi_text="∞")
-        self.center_weight = check_range(center_weight, "center_weight", owner, 0.0, inf, hi_text="∞")
-        self.mean_inside_log = bool(mean_inside_log)
-        if int(anchor_stride) < 1:
-            raise ValueError(f"{owner}: `anchor_stride` must be an int >= 1; got {anchor_stride!r}.")
-        self.anchor_stride = int(anchor_stride)
+        num_classes = check_int(num_classes, "num_classes", minimum=2, owner=owner)
+        distance_cfg = distance_config(distance)
+        embedding_scale = check_range(embedding_scale, "embedding_scale", owner, 1e-12, inf, hi_text="∞")
+        if max_distance is not None:
+            max_distance = check_range(max_distance, "max_distance", owner, 1e-12, inf, hi_text="∞")
+        _max_distance(zoo.geometry.get(distance), max_distance, embedding_scale)
+        super().__init__(
+            reduction=reduction, name=name, dtype=dtype,
+            num_classes=num_classes,
+            overlap_coef=check_range(overlap_coef, "overlap_coef", owner, 0.0, inf, hi_text="∞"),
+            distance=distance_cfg,
+            embedding_scale=embedding_scale,
+            max_distance=max_distance,
+            pos_weight=check_range(pos_weight, "pos_weight", owner, 0.0, inf, hi_text="∞"),
+            neg_weight=check_range(neg_weight, "neg_weight", owner, 0.0, inf, hi_text="∞"),
+            center_weight=check_range(center_weight, "center_weight", owner, 0.0, inf, hi_text="∞"),
+            mean_inside_log=bool(mean_inside_log),
+            anchor_stride=check_int(anchor_stride, "anchor_stride", minimum=1, owner=owner),
+        )
 
     @property
     def c_n(self):
+        """The overlap margin c_n = overlap_coef / K."""
         return self.overlap_coef / self.num_classes
-
-    def call(self, y_true, y_pred):
-        return exponential_triplet_loss(
-            y_true, y_pred, self.num_classes, self.overlap_coef, self.distance, self.embedding_scale,
-            self.max_distance, self.pos_weight, self.neg_weight, self.center_weight, self.mean_inside_log,
-            self.anchor_stride)
-
-    def get_config(self):
-        return {**base_config(self), "num_classes": self.num_classes, "overlap_coef": self.overlap_coef,
-                "distance": self.distance, "embedding_scale": self.embedding_scale,
-                "max_distance": self.max_distance, "pos_weight": self.pos_weight, "neg_weight": self.neg_weight,
-                "center_weight": self.center_weight, "mean_inside_log": self.mean_inside_log,
-                "anchor_stride": self.anchor_stride}

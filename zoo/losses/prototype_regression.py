@@ -10,6 +10,9 @@ Keras loss holds no state.
 import keras
 from keras import ops
 
+from zoo._checks import check_choice
+from zoo.losses.function_loss import FunctionLoss
+
 __all__ = ["PrototypeRegressionLoss"]
 
 #: The two forms of the loss.
@@ -122,7 +125,7 @@ def prototype_regression_loss(y_true, y_pred, form="balanced"):
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class PrototypeRegressionLoss(keras.losses.Loss):
+class PrototypeRegressionLoss(FunctionLoss):
     """DL2PA's prototype regression loss, balanced or long-tail, on `PrototypeHead` cosine scores.
 
         balanced:   L = mean_b (1 - cos(f(x_b), p_{sigma(y_b)}))^2
@@ -159,16 +162,7 @@ class PrototypeRegressionLoss(keras.losses.Loss):
         - A label outside [0, C) gives a NaN loss instead of an index error.
     """
 
+    fn = staticmethod(prototype_regression_loss)
+
     def __init__(self, form="balanced", reduction="sum_over_batch_size", name="prototype_regression", dtype=None):
-        if form not in FORMS:
-            raise ValueError(f"`form` must be one of {FORMS}; got {form!r}.")
-        super().__init__(name=name, reduction=reduction, dtype=dtype)
-        self.form = form
-
-    def call(self, y_true, y_pred):
-        return prototype_regression_loss(y_true, y_pred, form=self.form)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(form=self.form)
-        return config
+        super().__init__(reduction=reduction, name=name, dtype=dtype, form=check_choice(form, "form", FORMS))

@@ -1,9 +1,13 @@
-"""`PrototypicalLoss`: cross-entropy of the queries of a Prototypical Network episode."""
+"""`PrototypicalLoss`: cross-entropy of the queries of a Prototypical Network episode.
+
+The pure function `prototypical_loss` does the work; `PrototypicalLoss` is the thin Keras wrapper.
+"""
 
 import keras
 from keras import ops
 
-from zoo.losses.arcface import base_config, int_labels, poison_invalid
+from zoo.losses._common import int_labels, poison_invalid, sparse_softmax_cross_entropy
+from zoo.losses.function_loss import FunctionLoss
 
 __all__ = ["PrototypicalLoss"]
 
@@ -31,14 +35,13 @@ def prototypical_loss(y_true, logits):
     if n is not None and m is not None and n != m:
         raise ValueError(f"PrototypicalLoss: {n} labels for {m} query logits (one label per query, "
                          "query * way of them).")
-    per_query = ops.sparse_categorical_crossentropy(labels, logits, from_logits=True)
-    if way is not None:
-        per_query = poison_invalid(per_query, labels, int(way))
-    return per_query
+    if way is None:
+        return ops.sparse_categorical_crossentropy(labels, logits, from_logits=True)
+    return poison_invalid(sparse_softmax_cross_entropy(labels, logits), labels, int(way))
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class PrototypicalLoss(keras.losses.Loss):
+class PrototypicalLoss(FunctionLoss):
     """Cross-entropy over the queries of an episode (y_true = query labels, y_pred = prototypical logits):
 
         L = mean_i ( -log softmax(logits_i)[y_i] ),   i over the query * way queries,
@@ -63,11 +66,7 @@ class PrototypicalLoss(keras.losses.Loss):
         training loop.
     """
 
+    fn = staticmethod(prototypical_loss)
+
     def __init__(self, reduction="sum_over_batch_size", name="prototypical_loss", dtype=None):
-        super().__init__(name=name, reduction=reduction, dtype=dtype)
-
-    def call(self, y_true, y_pred):
-        return prototypical_loss(y_true, y_pred)
-
-    def get_config(self):
-        return base_config(self)
+        super().__init__(reduction=reduction, name=name, dtype=dtype)

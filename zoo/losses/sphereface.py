@@ -1,20 +1,17 @@
-"""SphereFace (A-Softmax): multiplicative angular margin on cos θ scores."""
+"""SphereFace (A-Softmax): multiplicative angular margin on cos θ scores.
+
+The pure function `sphereface_loss` does the work; `SphereFaceLoss` is the thin Keras wrapper (a
+`zoo.losses.MarginLoss` whose hook is `sphereface_psi`).
+"""
 
 import math
 
 import keras
 from keras import ops
 
-from zoo.losses.arcface import (
-    base_config,
-    check_positive,
-    check_range,
-    int_labels,
-    num_classes_of,
-    poison_invalid,
-    softmax_cross_entropy,
-    theta_of,
-)
+from zoo._checks import check_range
+from zoo.losses._common import theta_of
+from zoo.losses.margin_loss import MarginLoss, margin_softmax_loss
 
 __all__ = ["SphereFaceLoss"]
 
@@ -48,18 +45,12 @@ def sphereface_loss(y_true, cos_theta, scale=30.0, margin=1.5):
     Returns:
         [B] losses (float32).
     """
-    cos = ops.cast(cos_theta, "float32")
-    k = num_classes_of(cos, "sphereface_loss")
-    labels = int_labels(y_true, k, "sphereface_loss")
-    onehot = ops.one_hot(labels, k, dtype="float32")
-    cos_y = ops.sum(cos * onehot, axis=-1)
-    target = sphereface_psi(cos_y, margin)
-    logits = float(scale) * (cos + onehot * ops.expand_dims(target - cos_y, -1))
-    return poison_invalid(softmax_cross_entropy(logits, onehot), labels, k)
+    return margin_softmax_loss(y_true, cos_theta, lambda cos_y: sphereface_psi(cos_y, margin), scale,
+                               "sphereface_loss")
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class SphereFaceLoss(keras.losses.Loss):
+class SphereFaceLoss(MarginLoss):
     """SphereFace / A-Softmax (multiplicative angular margin) loss on cos θ scores.
 
     Softmax cross-entropy on s·cos θ_j (j ≠ y) and s·ψ(θ_y) for the target, with the monotone
@@ -89,12 +80,9 @@ class SphereFaceLoss(keras.losses.Loss):
 
     def __init__(self, scale=30.0, margin=1.5, reduction="sum_over_batch_size", name="sphereface_loss",
                  dtype=None):
-        super().__init__(name=name, reduction=reduction, dtype=dtype)
-        self.scale = check_positive(scale, "scale", "SphereFaceLoss")
-        self.margin = check_range(margin, "margin", "SphereFaceLoss", 1.0, SPHEREFACE_MAX_MARGIN)
+        super().__init__(scale=scale, reduction=reduction, name=name, dtype=dtype,
+                         margin=check_range(margin, "margin", "SphereFaceLoss", 1.0, SPHEREFACE_MAX_MARGIN))
 
-    def call(self, y_true, y_pred):
-        return sphereface_loss(y_true, y_pred, self.scale, self.margin)
-
-    def get_config(self):
-        return {**base_config(self), "scale": self.scale, "margin": self.margin}
+    def target_logit(self, cos_y):
+        """ψ(θ_y) = (-1)^k cos(mθ_y) - 2k (see `sphereface_psi`)."""
+        return sphereface_psi(cos_y, self.margin)

@@ -1,18 +1,16 @@
-"""SphereFace2: K one-vs-all binary classifications on the hypersphere (SphereFace2-C)."""
+"""SphereFace2: K one-vs-all binary classifications on the hypersphere (SphereFace2-C).
+
+The pure function `sphereface2_loss` does the work; `SphereFace2Loss` is the thin Keras wrapper.
+"""
 
 import math
 
 import keras
 from keras import ops
 
-from zoo.losses.arcface import (
-    base_config,
-    check_positive,
-    check_range,
-    int_labels,
-    num_classes_of,
-    poison_invalid,
-)
+from zoo._checks import check_positive, check_range
+from zoo.losses._common import int_labels, num_classes_of, poison_invalid, target_mask
+from zoo.losses.function_loss import FunctionLoss
 
 __all__ = ["SphereFace2Loss"]
 
@@ -64,20 +62,19 @@ def sphereface2_loss(y_true, cos_theta, scale=40.0, margin=0.4, lam=0.7, t=3.0, 
     cos = ops.cast(cos_theta, "float32")
     k = num_classes_of(cos, "sphereface2_loss")
     labels = int_labels(y_true, k, "sphereface2_loss")
-    onehot = ops.one_hot(labels, k, dtype="float32")
+    is_target = target_mask(labels, k)
     if bias is None:
         bias = sphereface2_bias(k, lam, scale, margin, t)
-    r = float(scale)
+    r, m = float(scale), float(margin)
     g = similarity_adjust(cos, t)
-    z = r * (g - float(margin) * (2.0 * onehot - 1.0)) + float(bias)
-    pos = float(lam) * ops.softplus(-z) * onehot
-    neg = (1.0 - float(lam)) * ops.softplus(z) * (1.0 - onehot)
-    per_sample = (float(loss_weight) / r) * ops.sum(pos + neg, axis=-1)
+    z = r * (g + ops.where(is_target, -m, m)) + float(bias)
+    terms = ops.where(is_target, float(lam) * ops.softplus(-z), (1.0 - float(lam)) * ops.softplus(z))
+    per_sample = (float(loss_weight) / r) * ops.sum(terms, axis=-1)
     return poison_invalid(per_sample, labels, k)
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class SphereFace2Loss(keras.losses.Loss):
+class SphereFace2Loss(FunctionLoss):
     """SphereFace2-C: one-vs-all binary classification loss on cos θ scores.
 
     For each class j a binary logit z_j = r·(g(cos θ_j) ∓ m) + b (minus the margin for the target,
@@ -114,23 +111,17 @@ class SphereFace2Loss(keras.losses.Loss):
         `sphereface2.py` detaches g(cos θ) - cos θ; its `sphereface2c.py` does not).
     """
 
+    fn = staticmethod(sphereface2_loss)
+
     def __init__(self, scale=40.0, margin=0.4, lam=0.7, t=3.0, bias=None, loss_weight=1.0,
                  reduction="sum_over_batch_size", name="sphereface2_loss", dtype=None):
-        super().__init__(name=name, reduction=reduction, dtype=dtype)
         owner = "SphereFace2Loss"
-        self.scale = check_positive(scale, "scale", owner)
-        self.margin = check_range(margin, "margin", owner, 0.0, 1.0)
-        self.lam = check_range(lam, "lam", owner, 0.0, 1.0)
-        if self.lam in (0.0, 1.0):
-            raise ValueError(f"{owner}: `lam` must be strictly between 0 and 1; got {lam!r}.")
-        self.t = check_range(t, "t", owner, 1.0, 10.0)
-        self.bias = None if bias is None else check_range(bias, "bias", owner, -math.inf, math.inf)
-        self.loss_weight = check_positive(loss_weight, "loss_weight", owner)
-
-    def call(self, y_true, y_pred):
-        return sphereface2_loss(y_true, y_pred, self.scale, self.margin, self.lam, self.t, self.bias,
-                                self.loss_weight)
-
-    def get_config(self):
-        return {**base_config(self), "scale": self.scale, "margin": self.margin, "lam": self.lam,
-                "t": self.t, "bias": self.bias, "loss_weight": self.loss_weight}
+        super().__init__(
+            reduction=reduction, name=name, dtype=dtype,
+            scale=check_positive(scale, "scale", owner),
+            margin=check_range(margin, "margin", owner, 0.0, 1.0),
+            lam=check_range(lam, "lam", owner, 0.0, 1.0, lo_open=True, hi_open=True),
+            t=check_range(t, "t", owner, 1.0, 10.0),
+            bias=None if bias is None else check_range(bias, "bias", owner, -math.inf, math.inf),
+            loss_weight=check_positive(loss_weight, "loss_weight", owner),
+        )

@@ -1,7 +1,7 @@
 """Triplet loss on embeddings with in-batch mining (batch-hard, batch-all, semi-hard), any geometry.
 
 The pure function `triplet_loss` does the work; `TripletLoss` is the thin Keras wrapper. The mining
-helpers (`resolve_geometry`, `batch_labels`, `pair_masks`, `hardest`) are shared with the
+helpers (`zoo.losses._mining`: masks, hardest positive/negative, masked means) are shared with the
 exponential triplet loss and the contrastive loss. All mining is vectorised with masks over the B×B
 distance matrix (no Python loop over the batch).
 """
@@ -10,88 +10,13 @@ import keras
 from keras import ops
 
 import zoo.geometry
-from zoo.losses.arcface import base_config, check_range
+from zoo._checks import check_choice, check_int, check_range
+from zoo.losses._mining import MASK_FILL, batch_labels, distance_config, hardest, masked_mean, pair_masks, pairwise
+from zoo.losses.function_loss import FunctionLoss
 
 __all__ = ["TripletLoss"]
 
 MINING = ("batch_hard", "batch_all", "semi_hard")
-_BIG = 1e30  # fill value of masked entries in min/max reductions (distances are always far below it)
-
-# --- shared helpers (used by exponential_triplet.py and contrastive.py) ---------------------------
-
-
-def resolve_geometry(distance):
-    """Geometry object for a distance spec: "euclidean", "cosine" (1 - cos on the sphere), "sphere",
-    "poincare", a `zoo.geometry.Geometry` or its config dict."""
-    if isinstance(distance, str) and distance.lower() in ("cos", "cosine"):
-        return zoo.geometry.get("sphere", distance="cosine")
-    return zoo.geometry.get(distance)
-
-
-def distance_config(distance):
-    """JSON-able form of a distance spec (for get_config)."""
-    if isinstance(distance, str):
-        return distance
-    return resolve_geometry(distance).get_config()
-
-
-def batch_labels(y_true, y_pred, owner):
-    """Integer labels [B] from y_true of shape [B] or [B, 1]; other shapes raise a ValueError."""
-    shape = tuple(y_true.shape)
-    emb_shape = tuple(y_pred.shape)
-    if len(emb_shape) != 2:
-        raise ValueError(f"{owner}: y_pred must be embeddings of shape [B, d]; got shape {emb_shape}.")
-    if not (len(shape) == 1 or (len(shape) == 2 and shape[1] == 1)):
-        raise ValueError(f"{owner}: y_true must be integer labels of shape [B] or [B, 1]; got shape {shape} "
-                         "(one-hot labels? pass their argmax).")
-    if shape[0] is not None and emb_shape[0] is not None and shape[0] != emb_shape[0]:
-        raise ValueError(f"{owner}: y_true has {shape[0]} labels but y_pred has {emb_shape[0]} embeddings.")
-    return ops.cast(ops.reshape(y_true, (-1,)), "int32")
-
-
-def pair_masks(labels, anchor_stride=1):
-    """(positive, negative) boolean masks [B, B]: same label without the diagonal, other label.
-    With `anchor_stride` s > 1 only rows i with i % s == 0 act as anchors (the reference's layout)."""
-    same = ops.equal(ops.expand_dims(labels, 1), ops.expand_dims(labels, 0))
-    n = ops.shape(labels)[0]
-    idx = ops.arange(n)
-    eye = ops.equal(ops.expand_dims(idx, 1), ops.expand_dims(idx, 0))
-    pos = ops.logical_and(same, ops.logical_not(eye))
-    neg = ops.logical_not(same)
-    if anchor_stride > 1:
-        rows = ops.expand_dims(ops.equal(ops.mod(idx, anchor_stride), 0), 1)
-        pos = ops.logical_and(pos, rows)
-        neg = ops.logical_and(neg, rows)
-    return pos, neg
-
-
-def pairwise(y_pred, geometry, squared=False):
-    """[B, B] distances of the embeddings in `geometry` (float32); squared on request."""
-    x = ops.cast(y_pred, "float32")
-    if squared and isinstance(geometry, zoo.geometry.Euclidean) and not geometry.squared:
-        return zoo.geometry.get("euclidean", squared=True).pairwise_distance(x, x)
-    d = geometry.pairwise_distance(x, x)
-    return ops.square(d) if squared else d
-
-
-def hardest(dist, pos, neg):
-    """Per-anchor hardest positive (max d over pos) and hardest negative (min d over neg), and the
-    masks of anchors that have any positive / negative. Masked entries never reach the gradient."""
-    hp = ops.max(ops.where(pos, dist, -_BIG), axis=1)
-    hn = ops.min(ops.where(neg, dist, _BIG), axis=1)
-    has_p = ops.any(pos, axis=1)
-    has_n = ops.any(neg, axis=1)
-    zero = ops.zeros_like(hp)
-    return ops.where(has_p, hp, zero), ops.where(has_n, hn, zero), has_p, has_n
-
-
-def masked_mean(values, mask):
-    """Mean of `values` over `mask` (0 when the mask is empty, with a zero gradient)."""
-    m = ops.cast(mask, values.dtype)
-    return ops.sum(ops.where(mask, values, ops.zeros_like(values))) / ops.maximum(ops.sum(m), 1.0)
-
-
-# --- the loss ----------------------------------------------------------------------------------
 
 
 def triplet_loss(y_true, y_pred, margin=0.2, mining="batch_hard", distance="euclidean", squared=False,
@@ -110,10 +35,9 @@ def triplet_loss(y_true, y_pred, margin=0.2, mining="batch_hard", distance="eucl
         scalar float32. A batch with no valid triplet (no positive pair, or a single class) gives a
         documented 0 with zero gradient.
     """
-    if mining not in MINING:
-        raise ValueError(f"TripletLoss: `mining` must be one of {MINING}; got {mining!r}.")
+    check_choice(mining, "mining", MINING, "TripletLoss")
     labels = batch_labels(y_true, y_pred, "TripletLoss")
-    geometry = resolve_geometry(distance)
+    geometry = zoo.geometry.get(distance)
     dist = pairwise(y_pred, geometry, squared)
     pos, neg = pair_masks(labels, anchor_stride)
     hp, hn, has_p, has_n = hardest(dist, pos, neg)
@@ -128,8 +52,8 @@ def triplet_loss(y_true, y_pred, margin=0.2, mining="batch_hard", distance="eucl
         d_an = ops.expand_dims(dist, 1)                      # [a, 1, n]
         negm = ops.expand_dims(neg, 1)                       # [a, 1, n]
         semi = ops.logical_and(negm, ops.greater(d_an, d_ap))
-        semi_min = ops.min(ops.where(semi, d_an, _BIG), axis=2)           # [a, p]
-        easiest = ops.max(ops.where(negm, d_an, -_BIG), axis=2)          # [a, 1] -> broadcast
+        semi_min = ops.min(ops.where(semi, d_an, MASK_FILL), axis=2)           # [a, p]
+        easiest = ops.max(ops.where(negm, d_an, -MASK_FILL), axis=2)          # [a, 1] -> broadcast
         has_semi = ops.any(semi, axis=2)
         chosen = ops.where(has_semi, semi_min, easiest)
         valid = ops.logical_and(pos, ops.expand_dims(has_n, 1))
@@ -141,7 +65,7 @@ def triplet_loss(y_true, y_pred, margin=0.2, mining="batch_hard", distance="eucl
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class TripletLoss(keras.losses.Loss):
+class TripletLoss(FunctionLoss):
     """Triplet loss on embeddings (y_true = int labels [B], y_pred = embeddings [B, d]).
 
         L_std = mean_a max(d(a, p) - d(a, n) + α, 0)
@@ -184,29 +108,20 @@ class TripletLoss(keras.losses.Loss):
         running class centres; here the center term acts on the hardest positives (as its exp13 form).
     """
 
+    fn = staticmethod(triplet_loss)
+
     def __init__(self, margin=0.2, mining="batch_hard", distance="euclidean", squared=False, anchor_stride=1,
                  center_weight=0.0, center_margin=0.0, reduction="sum_over_batch_size", name="triplet_loss",
                  dtype=None):
-        super().__init__(name=name, reduction=reduction, dtype=dtype)
-        self.margin = check_range(margin, "margin", "TripletLoss", 0.0, float("inf"), hi_text="∞")
-        if mining not in MINING:
-            raise ValueError(f"TripletLoss: `mining` must be one of {MINING}; got {mining!r}.")
-        self.mining = mining
-        resolve_geometry(distance)
-        self.distance = distance_config(distance)
-        self.squared = bool(squared)
-        if int(anchor_stride) < 1:
-            raise ValueError(f"TripletLoss: `anchor_stride` must be an int >= 1; got {anchor_stride!r}.")
-        self.anchor_stride = int(anchor_stride)
-        self.center_weight = check_range(center_weight, "center_weight", "TripletLoss", 0.0, float("inf"),
-                                         hi_text="∞")
-        self.center_margin = float(center_margin)
-
-    def call(self, y_true, y_pred):
-        return triplet_loss(y_true, y_pred, self.margin, self.mining, self.distance, self.squared,
-                            self.anchor_stride, self.center_weight, self.center_margin)
-
-    def get_config(self):
-        return {**base_config(self), "margin": self.margin, "mining": self.mining, "distance": self.distance,
-                "squared": self.squared, "anchor_stride": self.anchor_stride,
-                "center_weight": self.center_weight, "center_margin": self.center_margin}
+        owner = "TripletLoss"
+        inf = float("inf")
+        super().__init__(
+            reduction=reduction, name=name, dtype=dtype,
+            margin=check_range(margin, "margin", owner, 0.0, inf, hi_text="∞"),
+            mining=check_choice(mining, "mining", MINING, owner),
+            distance=distance_config(distance),
+            squared=bool(squared),
+            anchor_stride=check_int(anchor_stride, "anchor_stride", minimum=1, owner=owner),
+            center_weight=check_range(center_weight, "center_weight", owner, 0.0, inf, hi_text="∞"),
+            center_margin=float(center_margin),
+        )
