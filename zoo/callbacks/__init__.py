@@ -1,6 +1,16 @@
-"""zoo.callbacks: every module in this folder is imported and its public names (its `__all__`) exported
-(one public object per file); importing the package registers every class with keras.saving."""
+"""Keras callbacks of the zoo (one public class per file); importing the package registers each with
+keras.saving.
 
-from zoo._autoimport import export_modules
+- `PrototypeReassignment`: the Hungarian label-to-prototype step of DL2PA during `fit`.
+- `RetrievalEvaluation`: recall@k, MAP@R and nearest-centroid accuracy of the embeddings every epoch.
+- `FewShotEvaluation`: mean accuracy ± 95% CI over fixed evaluation episodes every epoch.
 
-__all__ = export_modules(__name__, __path__, globals())
+Example:
+    >>> model.fit(ds, epochs=10, callbacks=[zoo.callbacks.PrototypeReassignment(every_n_epochs=1)])
+"""
+
+from zoo.callbacks.fewshot_evaluation import FewShotEvaluation
+from zoo.callbacks.prototype_reassignment import PrototypeReassignment
+from zoo.callbacks.retrieval_evaluation import RetrievalEvaluation
+
+__all__ = ["FewShotEvaluation", "PrototypeReassignment", "RetrievalEvaluation"]

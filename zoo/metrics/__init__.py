@@ -1,6 +1,33 @@
-"""zoo.metrics: every module in this folder is imported and its public names (its `__all__`) exported
-(one public object per file); importing the package registers every class with keras.saving."""
+"""Evaluation metrics on embeddings and scores, host-side numpy (one topic per file).
 
-from zoo._autoimport import export_modules
+- `zoo.metrics.retrieval`: `retrieval_metrics` (recall@k, precision@k, MAP@R, mAP), `recall_at_k`,
+  `class_centroids`, `nearest_centroid_accuracy`, in any `zoo.geometry`.
+- `zoo.metrics.fewshot`: `confidence_interval` (mean ± 95% CI), `evaluate_episodes`.
+- `zoo.metrics.hyperbolicity`: `delta_hyperbolicity` (δ, δ_rel), `gromov_delta`, `pairwise_distances`,
+  `suggest_curvature`, `DISK_DELTA_REL`.
+- `zoo.metrics.uncertainty`: `distance_to_origin` OOD scores, `auroc`, `ood_auroc`, `fpr_at_tpr`, `ood_report`.
+- `zoo.metrics.long_tail`: `long_tail_accuracy` (head / medium / tail).
 
-__all__ = export_modules(__name__, __path__, globals())
+Example:
+    >>> zoo.metrics.retrieval_metrics(test_emb, y_test, train_emb, y_train, ks=(1, 5))["recall@1"]
+"""
+
+from zoo.metrics.fewshot import confidence_interval, evaluate_episodes
+from zoo.metrics.hyperbolicity import (
+    DISK_DELTA_REL,
+    delta_hyperbolicity,
+    gromov_delta,
+    pairwise_distances,
+    suggest_curvature,
+)
+from zoo.metrics.long_tail import long_tail_accuracy
+from zoo.metrics.retrieval import class_centroids, nearest_centroid_accuracy, recall_at_k, retrieval_metrics
+from zoo.metrics.uncertainty import auroc, distance_to_origin, fpr_at_tpr, ood_auroc, ood_report
+
+__all__ = [
+    "confidence_interval", "evaluate_episodes",
+    "delta_hyperbolicity", "gromov_delta", "pairwise_distances", "suggest_curvature", "DISK_DELTA_REL",
+    "long_tail_accuracy",
+    "retrieval_metrics", "recall_at_k", "class_centroids", "nearest_centroid_accuracy",
+    "distance_to_origin", "auroc", "ood_auroc", "fpr_at_tpr", "ood_report",
+]

@@ -8,8 +8,11 @@ Reference:
     "Hyperbolic Image Embeddings", CVPR 2020 (examples/fewshot: `np.std`, population std).
 """
 
+from __future__ import annotations
+
 import math
 import numbers
+from typing import Any
 
 import keras
 import numpy as np
@@ -20,7 +23,7 @@ __all__ = ["confidence_interval", "evaluate_episodes"]
 Z_95 = 1.96
 
 
-def confidence_interval(accuracies, ddof=0):
+def confidence_interval(accuracies: Any, ddof: int = 0) -> tuple[float, float]:
     """Mean and 95% half-width 1.96·std/√n of per-episode accuracies.
 
     Args:
@@ -80,7 +83,7 @@ def _split(element, index):
     return element, None
 
 
-def episode_accuracy(logits, y=None):
+def episode_accuracy(logits: Any, y: Any = None) -> float:
     """Query accuracy of one episode: mean(argmax_k logits[i, k] == y[i]).
 
     Args:
@@ -100,7 +103,8 @@ def episode_accuracy(logits, y=None):
     return float(np.mean(np.argmax(z, axis=1) == y.astype(np.int64)))
 
 
-def evaluate_episodes(model, episodes, num_episodes=None, verbose=1):
+def evaluate_episodes(model: Any, episodes: Any, num_episodes: int | None = None,
+                      verbose: int = 1) -> dict[str, Any]:
     """Accuracy of a few-shot model over episodes, with its 95% confidence interval.
 
     Each episode x (shot-major, see `zoo.data.episodes`) goes through `model.predict_on_batch` (inference

@@ -20,8 +20,11 @@ Reference:
     of a discrete metric space", 2015 (the (max, min) product formulation).
 """
 
+from __future__ import annotations
+
 import math
 import time
+from typing import Any
 
 import numpy as np
 
@@ -32,7 +35,7 @@ __all__ = ["delta_hyperbolicity", "gromov_delta", "pairwise_distances", "suggest
 DISK_DELTA_REL = 0.144
 
 
-def pairwise_distances(x, metric="euclidean", c=1.0):
+def pairwise_distances(x: Any, metric: str = "euclidean", c: float = 1.0) -> np.ndarray:
     """All pairwise distances of the rows of x, float64 [N, N].
 
     Args:
@@ -99,7 +102,8 @@ def _gromov_products(d, w, dtype, rows=256):
     return g
 
 
-def gromov_delta(distances, base_point=0, block_rows=4, block_cols=256, dtype="float32"):
+def gromov_delta(distances: Any, base_point: int = 0, block_rows: int = 4, block_cols: int = 256,
+                 dtype: str = "float32") -> float:
     """Gromov δ of a finite metric space given by its distance matrix.
 
     Args:
@@ -134,8 +138,9 @@ def gromov_delta(distances, base_point=0, block_rows=4, block_cols=256, dtype="f
     return max(delta, 0.0)
 
 
-def delta_hyperbolicity(x, n_samples=1500, n_tries=10, seed=0, metric="euclidean", c=1.0, replace=True,
-                        base_point=0, dtype="float32"):
+def delta_hyperbolicity(x: Any, n_samples: int = 1500, n_tries: int = 10, seed: int = 0, metric: str = "euclidean",
+                        c: float = 1.0, replace: bool = True, base_point: int = 0,
+                        dtype: str = "float32") -> dict[str, Any]:
     """δ and δ_rel = 2δ/diam of a point cloud, mean and std over random subsamples (the paper's estimate).
 
     Each try draws `n_samples` rows (with replacement, as the reference), computes their distance matrix,
@@ -216,7 +221,7 @@ def delta_hyperbolicity(x, n_samples=1500, n_tries=10, seed=0, metric="euclidean
     }
 
 
-def suggest_curvature(delta_rel, disk_delta_rel=DISK_DELTA_REL):
+def suggest_curvature(delta_rel: float, disk_delta_rel: float = DISK_DELTA_REL) -> float:
     """Curvature suggested by δ_rel: c = (disk_delta_rel / δ_rel)² (Khrulkov et al., §3.2).
 
     The heuristic matches the data's δ_rel to that of samples from the Poincaré disk (0.144 at c = 1):

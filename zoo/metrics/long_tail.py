@@ -1,11 +1,16 @@
 """Head / medium / tail accuracy of long-tailed classification (host-side numpy)."""
 
+from __future__ import annotations
+
+from typing import Any
+
 import numpy as np
 
 __all__ = ["long_tail_accuracy"]
 
 
-def long_tail_accuracy(y_true, y_pred, splits=None, num_classes=None):
+def long_tail_accuracy(y_true: Any, y_pred: Any, splits: tuple[int, int] | None = None,
+                       num_classes: int | None = None) -> dict[str, Any]:
     """Overall, per-class and head/medium/tail accuracy on a (balanced) test set.
 
         acc_split = mean over classes c in the split of  acc_c,   acc_c = #{correct, y = c} / #{y = c}

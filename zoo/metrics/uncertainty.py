@@ -10,7 +10,10 @@ Reference:
     hyptorch examples/mnist.py).
 """
 
+from __future__ import annotations
+
 import math
+from typing import Any
 
 import numpy as np
 
@@ -20,7 +23,7 @@ from zoo.geometry.numerics import ATANH_EPS
 
 __all__ = ["distance_to_origin", "auroc", "ood_auroc", "fpr_at_tpr", "ood_report"]
 
-def distance_to_origin(points, c=1.0):
+def distance_to_origin(points: Any, c: float = 1.0) -> np.ndarray:
     """d_c(0, x) = (2/sqrt c) artanh(sqrt(c)||x||) for each row of `points` (float64 numpy).
 
     Args:
@@ -53,7 +56,7 @@ def _scores(a, name):
     return a
 
 
-def auroc(positive_scores, negative_scores):
+def auroc(positive_scores: Any, negative_scores: Any) -> float:
     """Area under the ROC curve = P(s_pos > s_neg) + ½ P(s_pos = s_neg) (Mann-Whitney U / (n_pos n_neg)).
 
     Ties count one half (the trapezoidal ROC area, as sklearn.metrics.roc_auc_score). O(n log n).
@@ -76,7 +79,7 @@ def auroc(positive_scores, negative_scores):
     return float(u / (len(pos) * len(neg)))
 
 
-def ood_auroc(in_scores, out_scores, lower_is_ood=True):
+def ood_auroc(in_scores: Any, out_scores: Any, lower_is_ood: bool = True) -> float:
     """AUROC of detecting out-of-distribution samples from a score.
 
     With `lower_is_ood=True` (distance to the origin: OOD images sit near the centre) the detector flags
@@ -98,7 +101,7 @@ def ood_auroc(in_scores, out_scores, lower_is_ood=True):
     return auroc(out_scores, in_scores)
 
 
-def fpr_at_tpr(in_scores, out_scores, tpr=0.95, lower_is_ood=True):
+def fpr_at_tpr(in_scores: Any, out_scores: Any, tpr: float = 0.95, lower_is_ood: bool = True) -> float:
     """False-positive rate of OOD detection when `tpr` of the in-distribution samples are kept.
 
     The threshold keeps the fraction `tpr` of in-distribution samples (those with the highest scores when
@@ -111,7 +114,7 @@ def fpr_at_tpr(in_scores, out_scores, tpr=0.95, lower_is_ood=True):
     return float(np.mean(s_out >= threshold))
 
 
-def ood_report(in_scores, out_scores, lower_is_ood=True):
+def ood_report(in_scores: Any, out_scores: Any, lower_is_ood: bool = True) -> dict[str, float]:
     """AUROC, FPR at 95% TPR and the score means/medians of both sets, as a dict."""
     s_in, s_out = _scores(in_scores, "in_scores"), _scores(out_scores, "out_scores")
     return {

@@ -5,6 +5,10 @@ sum_k <q_k, p_sigma(k)>, where q_k is the running mean direction of class k's fe
 linear assignment problem; `scipy.optimize.linear_sum_assignment` solves it exactly in O(C^3).
 """
 
+from __future__ import annotations
+
+from typing import Any
+
 import numpy as np
 
 __all__ = ["assign", "assign_from_means", "check_assignment"]
@@ -19,7 +23,7 @@ def _solve(cost):
     return out
 
 
-def assign(scores):
+def assign(scores: Any) -> np.ndarray:
     """The assignment maximising the total score: sigma = argmax_perm sum_k scores[k, sigma(k)].
 
     Args:
@@ -57,7 +61,7 @@ def assign(scores):
     return _solve(cost)
 
 
-def assign_from_means(class_means, prototypes):
+def assign_from_means(class_means: Any, prototypes: Any) -> np.ndarray:
     """Hungarian assignment from class means q [C, d] and prototypes [P, d] on the score q_k . p_j.
 
     The reference's score (the class means and prototypes are unit rows, so these are cosines). The
@@ -87,7 +91,7 @@ def assign_from_means(class_means, prototypes):
     return _solve(cost)
 
 
-def check_assignment(assignment, num_classes, num_prototypes):
+def check_assignment(assignment: Any, num_classes: int, num_prototypes: int) -> np.ndarray:
     """Validate a label -> prototype map and return it as an int64 numpy array.
 
     Args:

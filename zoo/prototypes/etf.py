@@ -1,5 +1,7 @@
 """The simplex equiangular tight frame (ETF): num unit vectors with pairwise cosine -1/(num - 1)."""
 
+from __future__ import annotations
+
 import numbers
 
 import numpy as np
@@ -7,7 +9,7 @@ import numpy as np
 __all__ = ["etf"]
 
 
-def etf(num, dim):
+def etf(num: int, dim: int) -> np.ndarray:
     """Simplex ETF prototypes: `num` unit rows in R^dim with every pairwise cosine equal to -1/(num - 1).
 
         M = sqrt(num / (num - 1)) * H,   H [num, num - 1] = the Helmert basis of {v : sum_i v_i = 0},

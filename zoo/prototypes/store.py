@@ -8,9 +8,12 @@ Layout: `<name>.npy` (numpy's format, float32 [num, dim]) and `<name>.npy.sha256
 the `sha256sum` format). `load` refuses a file whose hash or shape is not the expected one.
 """
 
+from __future__ import annotations
+
 import hashlib
 import os
 import tempfile
+from typing import Any
 
 import numpy as np
 
@@ -24,7 +27,7 @@ class PrototypeFileError(ValueError):
     """A prototype file is missing, corrupt, of the wrong shape or does not match its sha256."""
 
 
-def cache_dir():
+def cache_dir() -> str:
     """The folder of cached prototype sets ($ZOO_PROTOTYPES_DIR, $KERAS_HOME/zoo/prototypes or
     ~/.keras/zoo/prototypes); not created here."""
     if os.environ.get(ENV_VAR):
@@ -33,7 +36,7 @@ def cache_dir():
     return os.path.join(keras_home, "zoo", "prototypes")
 
 
-def sha256_file(path):
+def sha256_file(path: str | os.PathLike) -> str:
     """Hex sha256 of a file's bytes."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -42,7 +45,7 @@ def sha256_file(path):
     return h.hexdigest()
 
 
-def save(path, prototypes):
+def save(path: str | os.PathLike, prototypes: Any) -> str:
     """Write `prototypes` (float32 [num, dim]) to `path` (.npy) and its sha256 to `path + ".sha256"`.
 
     Both files are written atomically (temporary file, then rename), so concurrent runs never read a
@@ -76,7 +79,7 @@ def save(path, prototypes):
     return digest
 
 
-def load(path, shape=None, sha256=None):
+def load(path: str | os.PathLike, shape: tuple[int, int] | None = None, sha256: str | None = None) -> np.ndarray:
     """Load a prototype set written by `save`, checking its hash and shape.
 
     Args:
@@ -123,7 +126,8 @@ def load(path, shape=None, sha256=None):
     return arr.astype(np.float32)
 
 
-def load_or_estimate(kind, num, dim, seed=0, steps=1000, directory=None, **kwargs):
+def load_or_estimate(kind: str, num: int, dim: int, seed: int = 0, steps: int = 1000,
+                     directory: str | os.PathLike | None = None, **kwargs: Any) -> np.ndarray:
     """The prototype set (kind, num, dim, seed, steps, ...) from the cache, estimated and saved if absent.
 
     Args:

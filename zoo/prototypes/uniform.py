@@ -7,9 +7,13 @@ kernels differ in the last bits). The gradient is written out in closed form (be
 framework is needed.
 """
 
-import numbers
+from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
+
+from zoo._checks import check_int
 
 __all__ = ["uniform", "gaussian_potential", "pairwise_cosine_stats", "PAPER_LR", "PAPER_T"]
 
@@ -21,13 +25,7 @@ PAPER_T = 2.0
 _SINGLE_THREAD_MAX = 512
 
 
-def _check_int(value, name, minimum):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) < minimum:
-        raise ValueError(f"`{name}` must be an integer >= {minimum}; got {value!r}.")
-    return int(value)
-
-
-def gaussian_potential(prototypes, t=PAPER_T):
+def gaussian_potential(prototypes: Any, t: float = PAPER_T) -> float:
     """The estimation objective: log( mean over pairs i<j of exp(-t ||p_i - p_j||^2) ), in float64.
 
     Rows are normalised first (as the reference normalises inside the loss). Lower is more uniform.
@@ -49,7 +47,7 @@ def gaussian_potential(prototypes, t=PAPER_T):
     return float(np.log(np.mean(np.exp(-float(t) * sq))))
 
 
-def pairwise_cosine_stats(prototypes):
+def pairwise_cosine_stats(prototypes: Any) -> tuple[float, float]:
     """(max, min) cosine over distinct pairs of rows: the numbers of the paper's Table 7.
 
     Example:
@@ -79,7 +77,8 @@ def _potential_grad(x, t):
     return g - np.sum(g * x, axis=1, keepdims=True) * x
 
 
-def uniform(num, dim, steps=1000, seed=0, lr=PAPER_LR, t=PAPER_T, batch_size=None, per_prototype_lr=True):
+def uniform(num: int, dim: int, steps: int = 1000, seed: int = 0, lr: float = PAPER_LR, t: float = PAPER_T,
+            batch_size: int | None = None, per_prototype_lr: bool = True) -> np.ndarray:
     """Estimate `num` unit prototypes in R^dim that are spread out as evenly as possible.
 
     Objective (DL2PA §3.2.1, the Gaussian-potential uniformity of Wang & Isola, t = 2):
@@ -132,12 +131,12 @@ def uniform(num, dim, steps=1000, seed=0, lr=PAPER_LR, t=PAPER_T, batch_size=Non
         - numpy float64 with a closed-form gradient instead of torch autograd; numpy's generator, so the
           numbers differ from torch's for the same seed.
     """
-    num = _check_int(num, "num", 2)
-    dim = _check_int(dim, "dim", 2)
-    steps = _check_int(steps, "steps", 0)
+    num = check_int(num, "num", minimum=2, owner="uniform")
+    dim = check_int(dim, "dim", minimum=2, owner="uniform")
+    steps = check_int(steps, "steps", minimum=0, owner="uniform")
     if not float(lr) > 0 or not float(t) > 0:
         raise ValueError(f"`lr` and `t` must be > 0; got lr={lr!r}, t={t!r}.")
-    b = num if batch_size is None else _check_int(batch_size, "batch_size", 2)
+    b = num if batch_size is None else check_int(batch_size, "batch_size", minimum=2, owner="uniform")
     b = min(b, num)
     rng = np.random.default_rng(seed)
     p = rng.uniform(-1.0, 1.0, size=(num, dim))
