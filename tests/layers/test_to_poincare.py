@@ -10,7 +10,7 @@ import pytest
 from tests.geometry import reference as ref
 from tests.helpers import assert_all_finite, roundtrip, to_numpy, value_and_grad
 from zoo.layers import ToPoincare
-from zoo.layers.to_poincare import MIN_TRAINABLE_C
+from zoo.geometry.numerics import MIN_TRAINABLE_C
 
 CURVATURES = [1e-3, 0.05, 1.0, 10.0]
 

@@ -4,6 +4,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from zoo._checks import check_int, check_range
 from zoo.geometry import euclidean
 from zoo.geometry import numerics as nx
 
@@ -75,16 +76,8 @@ class CenterHead(keras.layers.Layer):
     def __init__(self, num_classes, alpha=0.5, classifier=None, centers_initializer="zeros", **kwargs):
         kwargs["dtype"] = kwargs.get("dtype") or "float32"
         super().__init__(**kwargs)
-        if isinstance(num_classes, bool) or not hasattr(num_classes, "__index__") or int(num_classes) < 1:
-            raise ValueError(f"CenterHead: `num_classes` must be an integer >= 1; got {num_classes!r}.")
-        self.num_classes = int(num_classes)
-        try:
-            alpha_f = float(alpha)
-        except (TypeError, ValueError):
-            alpha_f = float("nan")
-        if not (0.0 < alpha_f <= 1.0):
-            raise ValueError(f"CenterHead: `alpha` (centre learning rate) must be in (0, 1]; got {alpha!r}.")
-        self.alpha = alpha_f
+        self.num_classes = check_int(num_classes, "num_classes", minimum=1, owner="CenterHead")
+        self.alpha = check_range(alpha, "alpha", "CenterHead", 0.0, 1.0, "0", "1", lo_open=True)
         if classifier is None:
             classifier = keras.layers.Dense(self.num_classes, dtype="float32", name="classifier")
         elif isinstance(classifier, dict):

@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from zoo._checks import check_int
 from zoo.geometry import sphere
 
 __all__ = ["CosineHead"]
@@ -45,9 +46,7 @@ class CosineHead(keras.layers.Layer):
     def __init__(self, num_classes, kernel_initializer="glorot_normal", kernel_regularizer=None, **kwargs):
         kwargs["dtype"] = kwargs.get("dtype") or "float32"
         super().__init__(**kwargs)
-        if isinstance(num_classes, bool) or not hasattr(num_classes, "__index__") or int(num_classes) < 1:
-            raise ValueError(f"CosineHead: `num_classes` must be an integer >= 1; got {num_classes!r}.")
-        self.num_classes = int(num_classes)
+        self.num_classes = check_int(num_classes, "num_classes", minimum=1, owner="CosineHead")
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
 

@@ -4,10 +4,10 @@ The pure functions `drop_block_gamma`, `block_mask_from_seeds` and `drop_block` 
 only adds the training switch, the seed generator and the optional linear warm-up of the rate.
 """
 
-import numbers
-
 import keras
 from keras import ops
+
+from zoo._checks import check_int, check_range
 
 __all__ = ["DropBlock"]
 
@@ -83,18 +83,6 @@ def drop_block(x, rate, block_size, seed=None):
     return x * ops.cast(keep * scale, x.dtype)
 
 
-def _check_rate(rate):
-    if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not 0.0 <= float(rate) < 1.0:
-        raise ValueError(f"`rate` must be a number with 0 <= rate < 1 (fraction of units dropped); got {rate!r}.")
-    return float(rate)
-
-
-def _check_int(value, name, minimum):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) < minimum:
-        raise ValueError(f"`{name}` must be an integer >= {minimum}; got {value!r}.")
-    return int(value)
-
-
 @keras.saving.register_keras_serializable(package="zoo")
 class DropBlock(keras.layers.Layer):
     """DropBlock: in training, zero random `block_size` x `block_size` squares of each channel, then rescale.
@@ -153,11 +141,13 @@ class DropBlock(keras.layers.Layer):
 
     def __init__(self, rate=0.1, block_size=5, warmup_steps=0, seed=None, **kwargs):
         super().__init__(**kwargs)
-        self.rate = _check_rate(rate)
-        self.block_size = _check_int(block_size, "block_size", 1)
-        self.warmup_steps = _check_int(warmup_steps, "warmup_steps", 0)
+        if isinstance(rate, str):  # check_range would parse "0.1"
+            raise ValueError(f"DropBlock: `rate` must be a number in [0, 1) (fraction of units dropped); got {rate!r}.")
+        self.rate = check_range(rate, "rate", "DropBlock", 0.0, 1.0, "0", "1", hi_open=True)
+        self.block_size = check_int(block_size, "block_size", minimum=1, owner="DropBlock")
+        self.warmup_steps = check_int(warmup_steps, "warmup_steps", minimum=0, owner="DropBlock")
         if seed is not None:
-            seed = _check_int(seed, "seed", 0)
+            seed = check_int(seed, "seed", minimum=0, owner="DropBlock")
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.supports_masking = True

@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from zoo._checks import check_choice, check_positive
 from zoo.geometry import numerics as nx
 
 __all__ = ["EmbeddingSpace"]
@@ -55,17 +56,9 @@ class EmbeddingSpace(keras.layers.Layer):
     def __init__(self, space="unit_bounce", scale=1.0, bounce="limit", **kwargs):
         kwargs.setdefault("dtype", "float32")
         super().__init__(**kwargs)
-        if space not in SPACES:
-            raise ValueError(f"EmbeddingSpace: `space` must be one of {SPACES}; got {space!r}.")
-        if bounce not in BOUNCES:
-            raise ValueError(f"EmbeddingSpace: `bounce` must be one of {BOUNCES}; got {bounce!r}.")
-        try:
-            scale = float(scale)
-        except (TypeError, ValueError):
-            scale = float("nan")
-        if not scale > 0 or scale == float("inf"):
-            raise ValueError(f"EmbeddingSpace: `scale` must be a finite number > 0; got {scale!r}.")
-        self.space, self.scale, self.bounce = space, scale, bounce
+        self.space = check_choice(space, "space", SPACES, owner="EmbeddingSpace")
+        self.bounce = check_choice(bounce, "bounce", BOUNCES, owner="EmbeddingSpace")
+        self.scale = check_positive(scale, "scale", owner="EmbeddingSpace")
 
     def build(self, input_shape):
         self.built = True

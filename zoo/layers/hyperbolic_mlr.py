@@ -30,17 +30,14 @@ terms, ||x - p||^2 = X2 + P2 - 2 xp floored at 0), which equals 1 - 2c xp + c X2
 import keras
 from keras import ops
 
+from zoo._checks import check_int
 from zoo.geometry import numerics as nx
 from zoo.geometry import poincare as P
-from zoo.layers.to_poincare import ToPoincare, c_tensor, check_positive_c, geometry_dtype
+from zoo.geometry.curvature import c_tensor
+from zoo.layers._ball import BallLayer
+from zoo.layers._initializers import reference_initializer
 
 __all__ = ["HyperbolicMLR"]
-
-
-def reference_initializer():
-    """torch's kaiming_uniform_(a=sqrt(5)) on a [K, d] weight = U(+-1/sqrt(d)), as a Keras initializer on
-    the [d, K] kernel (fan_in = d)."""
-    return keras.initializers.VarianceScaling(scale=1.0 / 3.0, mode="fan_in", distribution="uniform")
 
 
 def ganea_logits(x, p_points, a_normals, c):
@@ -76,7 +73,7 @@ def ganea_logits(x, p_points, a_normals, c):
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class HyperbolicMLR(keras.layers.Layer):
+class HyperbolicMLR(BallLayer):
     """Hyperbolic multinomial logistic regression (Ganea et al.): ball points [B, d] -> logits [B, K].
 
     zeta_k(x) = (lambda_{p_k}||a_k||/sqrt c) asinh(2 sqrt(c) <(-p_k)(+)x, a_k> / ((1 - c||(-p_k)(+)x||^2)||a_k||)),
@@ -86,24 +83,34 @@ class HyperbolicMLR(keras.layers.Layer):
     The logits are computed in closed form from x @ P and x @ A~ (O(B K) memory; see the module
     docstring for the derivation); use them with a softmax cross-entropy "from logits".
 
+    One ball per model: the inputs must lie on the ball of the layer that made them. Called on symbolic
+    inputs, the layer follows the graph upstream to the nearest ToPoincare / HyperbolicLinear and raises a
+    ValueError naming both layers and both curvatures when its c differs from theirs (a trainable c is a
+    ball of its own: share it with `c=<the ToPoincare layer>`). `zoo.layers.PoincareClassifier` is the
+    ToPoincare + HyperbolicMLR pair in one layer.
+
     Args:
         num_classes: K >= 1.
-        c: curvature magnitude > 0 (must match the ToPoincare that feeds this layer).
+        c: curvature magnitude > 0, equal to that of the ToPoincare that feeds this layer; or that layer
+            itself, whose c (trainable or not) this layer then shares.
         ball_dim: optional expected input dimension; a mismatch with the input is an error.
         p_initializer, a_initializer: initializers of the [d, K] kernels p~ and a~; default
             U(+-1/sqrt(d)), torch's kaiming_uniform_(a=sqrt(5)) as in the reference.
+        share_ball: take the ball of the nearest ball layer upstream (set by `c=<layer>`; stored in the
+            config, so a loaded model shares the trained c again). `c` is then the owner's initial c.
         **kwargs: Layer arguments; the dtype policy is float32 (float64 if asked), mixed policies are
             replaced by float32.
 
     Call args:
         x: [B, d] points of the ball (e.g. the output of `zoo.layers.ToPoincare`).
-        c: optional curvature overriding the constructor's (e.g. `to_poincare.curvature` when that c is
-            trainable, so that both layers use the same ball).
+        c: optional curvature overriding the layer's (a float or a scalar tensor).
 
     Example:
         >>> head = keras.Sequential([zoo.layers.ToPoincare(c=1.0), zoo.layers.HyperbolicMLR(10, c=1.0)])
         >>> logits = head(embeddings)        # [B, 10]
         >>> loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        >>> to_ball = zoo.layers.ToPoincare(c=0.1, train_c=True)
+        >>> logits = zoo.layers.HyperbolicMLR(10, c=to_ball)(to_ball(features))   # one trainable ball
 
     Reference:
         Ganea, Bécigneul, Hofmann, "Hyperbolic Neural Networks", NeurIPS 2018 (eq. 25);
@@ -119,19 +126,18 @@ class HyperbolicMLR(keras.layers.Layer):
           project p_k, so a long p~_k gives 1 - c||p_k||^2 = 0 and an infinite conformal factor).
         - The constructor takes (num_classes, c, ball_dim) instead of (ball_dim, n_classes, c); ball_dim is
           inferred from the input.
+        - The reference MNIST example trains ToPoincare's c while its MLR keeps the initial c (two balls
+          after the first step); here that model is an error, and `c=<the ToPoincare layer>` shares it.
     """
 
+    reads_ball = True
+    writes_ball = False  # logits
+
     def __init__(self, num_classes, c=1.0, ball_dim=None, p_initializer=None, a_initializer=None, **kwargs):
-        kwargs["dtype"] = geometry_dtype(kwargs.get("dtype"))
-        super().__init__(**kwargs)
-        if isinstance(num_classes, bool) or not hasattr(num_classes, "__index__") or int(num_classes) < 1:
-            raise ValueError(f"`num_classes` must be an integer >= 1; got {num_classes!r}.")
-        self.num_classes = int(num_classes)
-        self.c = check_positive_c(c)
-        if ball_dim is not None and (isinstance(ball_dim, bool) or not hasattr(ball_dim, "__index__")
-                                     or int(ball_dim) < 1):
-            raise ValueError(f"`ball_dim` must be an integer >= 1 or None; got {ball_dim!r}.")
-        self.ball_dim = None if ball_dim is None else int(ball_dim)
+        super().__init__(c=c, **kwargs)
+        self.num_classes = check_int(num_classes, "num_classes", minimum=1, owner="HyperbolicMLR")
+        self.ball_dim = None if ball_dim is None else check_int(ball_dim, "ball_dim", minimum=1,
+                                                                owner="HyperbolicMLR")
         self.p_initializer = keras.initializers.get(p_initializer) if p_initializer else reference_initializer()
         self.a_initializer = keras.initializers.get(a_initializer) if a_initializer else reference_initializer()
 
@@ -146,11 +152,11 @@ class HyperbolicMLR(keras.layers.Layer):
 
     def offsets(self, c=None):
         """The class offsets p_k = expmap0(p~_k) in the ball, [K, d]."""
-        c = c_tensor(self.c if c is None else c, self.compute_dtype)
+        c = c_tensor(self.curvature if c is None else c, self.compute_dtype)
         return P.expmap0(ops.transpose(ops.convert_to_tensor(self.p_tangent)), c)
 
     def call(self, x, c=None):
-        c = c_tensor(self.c if c is None else c, self.compute_dtype)
+        c = c_tensor(self.curvature if c is None else c, self.compute_dtype)
         p = ops.transpose(self.offsets(c))  # [d, K]
         return ganea_logits(x, p, self.a, c)
 
@@ -160,58 +166,19 @@ class HyperbolicMLR(keras.layers.Layer):
     def get_config(self):
         config = super().get_config()
         config.update(
-            num_classes=self.num_classes, c=self.c, ball_dim=self.ball_dim,
+            num_classes=self.num_classes, ball_dim=self.ball_dim,
             p_initializer=keras.initializers.serialize(self.p_initializer),
             a_initializer=keras.initializers.serialize(self.a_initializer),
         )
         return config
 
 
-@keras.saving.register_keras_serializable(package="zoo")
-class _PoincareClassifier(keras.layers.Layer):
-    """Private composite used by the `"poincare"` head of `zoo.heads`: ToPoincare followed by HyperbolicMLR
-    sharing one curvature (trainable or not). Not part of the public API (the public pieces are
-    `zoo.layers.ToPoincare` and `zoo.layers.HyperbolicMLR`); it exists so that a trainable c of the
-    ToPoincare layer is also the c of the MLR, which a keras.Sequential cannot express. (In the reference
-    MNIST example the MLR keeps the initial c while ToPoincare trains its own.)
+def __getattr__(name):
+    # `_PoincareClassifier` was defined here until it became the public `zoo.layers.PoincareClassifier`;
+    # importers of the old name get the public class (loading `.keras` files that name it is handled by
+    # the alias class registered in zoo/layers/poincare_classifier.py).
+    if name == "_PoincareClassifier":
+        from zoo.layers.poincare_classifier import PoincareClassifier
 
-    Args:
-        num_classes: K.
-        c, train_c, train_x, riemannian, ball_dim: see `zoo.layers.ToPoincare`.
-    """
-
-    def __init__(self, num_classes, c=1.0, train_c=False, train_x=False, riemannian=True, ball_dim=None,
-                 **kwargs):
-        kwargs["dtype"] = geometry_dtype(kwargs.get("dtype"))
-        super().__init__(**kwargs)
-        self.num_classes = int(num_classes)
-        self.c = check_positive_c(c)
-        self.train_c, self.train_x, self.riemannian = bool(train_c), bool(train_x), bool(riemannian)
-        self.ball_dim = ball_dim
-        self.to_poincare = ToPoincare(c=c, train_c=train_c, train_x=train_x, riemannian=riemannian,
-                                      ball_dim=ball_dim, name="to_poincare")
-        self.mlr = HyperbolicMLR(num_classes, c=c, ball_dim=ball_dim, name="hyperbolic_mlr")
-
-    def build(self, input_shape):
-        self.to_poincare.build(input_shape)
-        self.mlr.build(input_shape)
-
-    @property
-    def curvature(self):
-        return self.to_poincare.curvature
-
-    def embed(self, x):
-        """The ball points [B, d] the MLR classifies."""
-        return self.to_poincare(x)
-
-    def call(self, x):
-        return self.mlr(self.to_poincare(x), c=self.to_poincare.curvature)
-
-    def compute_output_shape(self, input_shape):
-        return tuple(input_shape[:-1]) + (self.num_classes,)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(num_classes=self.num_classes, c=self.c, train_c=self.train_c, train_x=self.train_x,
-                      riemannian=self.riemannian, ball_dim=self.ball_dim)
-        return config
+        return PoincareClassifier
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

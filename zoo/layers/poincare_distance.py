@@ -2,14 +2,16 @@
 
 import keras
 
+from zoo._checks import check_bool
 from zoo.geometry import poincare as P
-from zoo.layers.to_poincare import c_tensor, check_positive_c, geometry_dtype
+from zoo.geometry.curvature import c_tensor
+from zoo.layers._ball import BallLayer
 
 __all__ = ["PoincareDistance"]
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class PoincareDistance(keras.layers.Layer):
+class PoincareDistance(BallLayer):
     """Geodesic distance d_c(x, y) = (2/sqrt c) artanh(sqrt(c)||(-x) (+)_c y||) between points of the ball.
 
     Called on `[x, y]`. Row-wise (default): x, y broadcastable [..., d] -> [...] (or [..., 1] with
@@ -17,10 +19,15 @@ class PoincareDistance(keras.layers.Layer):
     (2/sqrt c) asinh(sqrt(c)||x - y|| / sqrt((1 - c||x||^2)(1 - c||y||^2))) with
     ||x - y||^2 = ||x||^2 + ||y||^2 - 2<x, y> from one matmul (O(nm) memory, no [n, m, d] tensor).
 
+    Both inputs must lie on this layer's ball: called on symbolic inputs, it checks that its c equals
+    that of the nearest ToPoincare / HyperbolicLinear upstream of x and of y (a ValueError names both
+    layers and both curvatures otherwise); `c=<that layer>` shares a trainable c.
+
     Args:
-        c: curvature magnitude > 0.
+        c: curvature magnitude > 0, or the ball layer whose c to share.
         pairwise: all pairs [n, m] instead of row-wise distances.
         keepdims: keep a trailing axis of size 1 (row-wise mode only).
+        share_ball: set by `c=<layer>` and stored in the config (see `zoo.layers.HyperbolicMLR`).
         **kwargs: Layer arguments; the dtype policy is float32 (float64 if asked), mixed policies are
             replaced by float32.
 
@@ -39,12 +46,13 @@ class PoincareDistance(keras.layers.Layer):
         - The pairwise mode never builds the [n, m, d] Möbius tensor the reference's ProtoNet broadcasts.
     """
 
+    reads_ball = True
+    writes_ball = False  # distances
+
     def __init__(self, c=1.0, pairwise=False, keepdims=False, **kwargs):
-        kwargs["dtype"] = geometry_dtype(kwargs.get("dtype"))
-        super().__init__(**kwargs)
-        self.c = check_positive_c(c)
-        self.pairwise = bool(pairwise)
-        self.keepdims = bool(keepdims)
+        super().__init__(c=c, **kwargs)
+        self.pairwise = check_bool(pairwise, "pairwise", owner="PoincareDistance")
+        self.keepdims = check_bool(keepdims, "keepdims", owner="PoincareDistance")
         if self.pairwise and self.keepdims:
             raise ValueError("`keepdims` applies to row-wise distances only; it cannot be used with `pairwise`.")
 
@@ -60,7 +68,7 @@ class PoincareDistance(keras.layers.Layer):
 
     def call(self, inputs):
         x, y = inputs
-        c = c_tensor(self.c, self.compute_dtype)
+        c = c_tensor(self.curvature, self.compute_dtype)
         if self.pairwise:
             return P.pairwise_dist(x, y, c)
         return P.dist(x, y, c, keepdims=self.keepdims)
@@ -74,5 +82,5 @@ class PoincareDistance(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(c=self.c, pairwise=self.pairwise, keepdims=self.keepdims)
+        config.update(pairwise=self.pairwise, keepdims=self.keepdims)
         return config

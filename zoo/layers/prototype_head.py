@@ -1,13 +1,14 @@
 """`PrototypeHead`: fixed hyperspherical prototypes with a label-to-prototype assignment (DL2PA)."""
 
-import numbers
 import os
 
 import keras
 import numpy as np
 from keras import ops
 
+from zoo._checks import check_int, check_range
 from zoo.geometry import sphere
+from zoo.layers._dtype import geometry_dtype
 
 __all__ = ["PrototypeHead"]
 
@@ -28,14 +29,64 @@ def _is_deferred(path):
     return path in _DEFERRED
 
 
-def _float32_policy(dtype):
-    """float32 unless float64 was asked for explicitly (mixed policies become float32)."""
-    if dtype is None:
-        return "float32"
-    policy = keras.dtype_policies.get(dtype)
-    if policy.compute_dtype == "float64" and policy.variable_dtype == "float64":
-        return policy
-    return "float32"
+def _checked_num_prototypes(num_prototypes, num_classes):
+    """`num_prototypes` as an int >= num_classes, or None (read from the data or num_classes)."""
+    if num_prototypes is None:
+        return None
+    num_prototypes = check_int(num_prototypes, "num_prototypes", owner="PrototypeHead")
+    if num_prototypes < num_classes:
+        raise ValueError(f"`num_prototypes` ({num_prototypes}) must be >= num_classes ({num_classes}): "
+                         "every class needs its own prototype.")
+    return num_prototypes
+
+
+def _checked_momentum(momentum):
+    """m in [0, 1) as a float."""
+    if isinstance(momentum, str):  # check_range would parse "0.9"
+        raise ValueError(f"PrototypeHead: `momentum` must be a number in [0, 1); got {momentum!r}.")
+    return check_range(momentum, "momentum", "PrototypeHead", 0.0, 1.0, "0", "1", hi_open=True)
+
+
+def _resolve_prototypes(prototypes, sha256):
+    """(kind, array or None, config value) of the `prototypes` argument.
+
+    kind is one of PROTOTYPE_KINDS, "file" (a .npy file, loaded and sha256-checked now), "deferred" (a
+    .npy file missing while a saved model is loaded: the values come from the saved weights) or "array".
+    """
+    if isinstance(prototypes, str) and prototypes in PROTOTYPE_KINDS:
+        return prototypes, None, prototypes
+    if isinstance(prototypes, (str, os.PathLike)):
+        path = os.fspath(prototypes)
+        if not path.endswith(".npy"):
+            raise ValueError(f"`prototypes` must be one of {PROTOTYPE_KINDS}, a path to a .npy file or an "
+                             f"array [P, d]; got {prototypes!r}.")
+        if _is_deferred(path):
+            # Loading a saved model whose prototype file is not on this machine: the values come from
+            # the saved weights, so build() creates a placeholder (see from_config).
+            return "deferred", None, path
+        from zoo.prototypes import load
+
+        return "file", load(path, sha256=sha256), path
+    arr = np.asarray(prototypes, dtype=np.float64)
+    if arr.ndim != 2 or not np.all(np.isfinite(arr)) or np.any(np.linalg.norm(arr, axis=1) == 0):
+        raise ValueError(f"`prototypes` given as an array must be a finite [P, d] matrix with non-zero rows; "
+                         f"got shape {arr.shape}.")
+    return "array", arr, arr.tolist()
+
+
+def _count_prototypes(kind, array, num_prototypes, num_classes):
+    """P: the rows of a given set (a given `num_prototypes` must match), else `num_prototypes` or C."""
+    if array is not None:
+        if num_prototypes is not None and num_prototypes != array.shape[0]:
+            raise ValueError(f"`num_prototypes` is {num_prototypes} but the given set has {array.shape[0]} "
+                             "prototypes.")
+        num_prototypes = array.shape[0]
+        if num_prototypes < num_classes:
+            raise ValueError(f"the prototype set has {num_prototypes} prototypes for {num_classes} classes: "
+                             "every class needs its own prototype (need num_prototypes >= num_classes).")
+    if kind == "deferred" and num_prototypes is None:
+        raise ValueError("PrototypeHead.from_config: `num_prototypes` is needed when the prototype file is absent.")
+    return num_prototypes or num_classes
 
 
 def _labels_from(labels):
@@ -129,61 +180,16 @@ class PrototypeHead(keras.layers.Layer):
 
     def __init__(self, num_classes, prototypes="uniform", num_prototypes=None, momentum=0.9, seed=0, steps=1000,
                  prototypes_sha256=None, **kwargs):
-        kwargs["dtype"] = _float32_policy(kwargs.get("dtype"))
+        kwargs["dtype"] = geometry_dtype(kwargs.get("dtype"))
         super().__init__(**kwargs)
-        if isinstance(num_classes, bool) or not isinstance(num_classes, numbers.Integral) or num_classes < 2:
-            raise ValueError(f"`num_classes` must be an integer >= 2; got {num_classes!r}.")
-        self.num_classes = int(num_classes)
-        if num_prototypes is not None:
-            if isinstance(num_prototypes, bool) or not isinstance(num_prototypes, numbers.Integral):
-                raise ValueError(f"`num_prototypes` must be an integer or None; got {num_prototypes!r}.")
-            if int(num_prototypes) < self.num_classes:
-                raise ValueError(f"`num_prototypes` ({num_prototypes}) must be >= num_classes ({self.num_classes}): "
-                                 "every class needs its own prototype.")
-            num_prototypes = int(num_prototypes)
-        if not (isinstance(momentum, numbers.Real) and 0.0 <= float(momentum) < 1.0):
-            raise ValueError(f"`momentum` must be a number in [0, 1); got {momentum!r}.")
-        self.momentum = float(momentum)
-        self.seed = int(seed)
-        self.steps = int(steps)
+        self.num_classes = check_int(num_classes, "num_classes", minimum=2, owner="PrototypeHead")
+        num_prototypes = _checked_num_prototypes(num_prototypes, self.num_classes)
+        self.momentum = _checked_momentum(momentum)
+        self.seed = check_int(seed, "seed", minimum=0, owner="PrototypeHead")
+        self.steps = check_int(steps, "steps", minimum=0, owner="PrototypeHead")
         self.prototypes_sha256 = prototypes_sha256
-        self._array = None
-        if isinstance(prototypes, str) and prototypes in PROTOTYPE_KINDS:
-            self.kind = prototypes
-        elif isinstance(prototypes, (str, os.PathLike)):
-            path = os.fspath(prototypes)
-            if not path.endswith(".npy"):
-                raise ValueError(f"`prototypes` must be one of {PROTOTYPE_KINDS}, a path to a .npy file or an "
-                                 f"array [P, d]; got {prototypes!r}.")
-            prototypes = path
-            if _is_deferred(path):
-                # Loading a saved model whose prototype file is not on this machine: the values come from
-                # the saved weights, so build() creates a placeholder (see from_config).
-                self.kind = "deferred"
-            else:
-                from zoo.prototypes import load
-
-                self.kind = "file"
-                self._array = load(path, sha256=prototypes_sha256)
-        else:
-            arr = np.asarray(prototypes, dtype=np.float64)
-            if arr.ndim != 2 or not np.all(np.isfinite(arr)) or np.any(np.linalg.norm(arr, axis=1) == 0):
-                raise ValueError(f"`prototypes` given as an array must be a finite [P, d] matrix with non-zero rows; "
-                                 f"got shape {arr.shape}.")
-            self.kind = "array"
-            self._array = arr
-        self._prototypes_arg = prototypes if self.kind != "array" else self._array.tolist()
-        if self._array is not None:
-            if num_prototypes is not None and num_prototypes != self._array.shape[0]:
-                raise ValueError(f"`num_prototypes` is {num_prototypes} but the given set has {self._array.shape[0]} "
-                                 "prototypes.")
-            num_prototypes = self._array.shape[0]
-            if num_prototypes < self.num_classes:
-                raise ValueError(f"the prototype set has {num_prototypes} prototypes for {self.num_classes} classes: "
-                                 "every class needs its own prototype (need num_prototypes >= num_classes).")
-        if self.kind == "deferred" and num_prototypes is None:
-            raise ValueError("PrototypeHead.from_config: `num_prototypes` is needed when the prototype file is absent.")
-        self.num_prototypes = num_prototypes or self.num_classes
+        self.kind, self._array, self._prototypes_arg = _resolve_prototypes(prototypes, prototypes_sha256)
+        self.num_prototypes = _count_prototypes(self.kind, self._array, num_prototypes, self.num_classes)
 
     # -- weights -------------------------------------------------------------------------------------
 

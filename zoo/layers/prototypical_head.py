@@ -1,16 +1,17 @@
 """`PrototypicalHead`: episode prototypes and logits of Prototypical Networks in any geometry."""
 
 import math
-import numbers
 
 import keras
 from keras import ops
 
 from zoo import geometry as G
+from zoo._checks import check_int, check_positive
 from zoo.geometry import euclidean as E
 from zoo.geometry import poincare as P
 from zoo.geometry import sphere as S
-from zoo.layers.to_poincare import check_positive_c, geometry_dtype
+from zoo.geometry.curvature import c_tensor, check_c, is_scalar_number
+from zoo.layers._ball import BallLayer
 
 __all__ = ["PrototypicalHead", "prototypical_logits"]
 
@@ -26,20 +27,16 @@ DEFAULT_TEMPERATURE = {"euclidean": 1.0, "sphere": 0.1, "poincare": 1.0}
 
 
 def _check_count(value, name):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) < 1:
-        raise ValueError(f"PrototypicalHead: `{name}` must be an integer >= 1; got {value!r}.")
-    return int(value)
+    return check_int(value, name, minimum=1, owner="PrototypicalHead")
 
 
 def _check_temperature(temperature, geometry):
+    """T as a float (None: the geometry's `DEFAULT_TEMPERATURE`)."""
     if temperature is None:
         return DEFAULT_TEMPERATURE[geometry.name]
-    if isinstance(temperature, bool) or not isinstance(temperature, numbers.Real) or not (
-        math.isfinite(float(temperature)) and float(temperature) > 0
-    ):
-        raise ValueError(f"PrototypicalHead: `temperature` must be a finite number > 0 (or None for the "
-                         f"geometry's default {DEFAULT_TEMPERATURE}); got {temperature!r}.")
-    return float(temperature)
+    if isinstance(temperature, str):  # check_positive would parse "0.1"
+        raise ValueError(f"PrototypicalHead: `temperature` must be a finite number > 0; got {temperature!r}.")
+    return check_positive(temperature, "temperature", owner="PrototypicalHead")
 
 
 def resolve_geometry(geometry="euclidean", c=1.0):
@@ -50,7 +47,10 @@ def resolve_geometry(geometry="euclidean", c=1.0):
     as it is (a Poincaré one carries its own c; an explicit `c` other than the default 1.0 that differs
     from it is an error).
     """
-    c = check_positive_c(c)
+    if not is_scalar_number(c):
+        raise ValueError(f"PrototypicalHead: `c` must be a finite number > 0 (curvature -c, ball radius "
+                         f"1/sqrt(c)); got {c!r}.")
+    c = check_c(c)
     if isinstance(geometry, (G.Geometry, dict)):
         geo = G.get(geometry)
         if geo.name == "poincare" and c != 1.0 and not math.isclose(c, geo.c, rel_tol=1e-12):
@@ -73,7 +73,9 @@ def split_episode(embeddings, shot, query):
     Row r of the [(shot + query) * way, d] batch belongs to class r % way; the first shot * way rows are
     the support. way is inferred: the batch is reshaped to [shot + query, -1, d].
     """
-    x = P._t(embeddings)
+    x = ops.convert_to_tensor(embeddings)
+    if "float" not in str(x.dtype):
+        x = ops.cast(x, "float32")
     if len(x.shape) != 2:
         raise ValueError(f"PrototypicalHead: embeddings must be [(shot + query) * way, d]; got shape {x.shape}.")
     d = x.shape[-1]
@@ -141,19 +143,32 @@ def prototypical_logits(embeddings, shot, query, geometry="euclidean", temperatu
     shot, query = _check_count(shot, "shot"), _check_count(query, "query")
     geo = resolve_geometry(geometry, c)
     t = _check_temperature(temperature, geo)
+    return episode_logits(embeddings, shot, query, geo, t)
+
+
+def episode_logits(embeddings, shot, query, geometry, temperature, c=None):
+    """`prototypical_logits` on checked arguments: a `zoo.geometry.Geometry` and a float T.
+
+    `c` (a scalar tensor, e.g. a trainable curvature shared with a ToPoincare) replaces the curvature of
+    a Poincaré geometry; None uses the geometry's own c.
+    """
     support, queries = split_episode(embeddings, shot, query)
-    protos = episode_prototypes(support, geo)
-    if geo.name == "sphere" and geo.distance_kind == "cosine":
-        scores = S.pairwise_cosine(queries, protos)
-    elif geo.name == "euclidean" and geo.squared:
-        scores = -E.pairwise_sq_dist(queries, protos)
+    if c is not None and geometry.name == "poincare":
+        protos = support[0] if support.shape[0] == 1 else P.midpoint(support, c, axis=0)
+        scores = -P.pairwise_dist(queries, protos, c)
     else:
-        scores = -geo.pairwise_distance(queries, protos)
-    return scores / ops.convert_to_tensor(t, dtype=scores.dtype)
+        protos = episode_prototypes(support, geometry)
+        if geometry.name == "sphere" and geometry.distance_kind == "cosine":
+            scores = S.pairwise_cosine(queries, protos)
+        elif geometry.name == "euclidean" and geometry.squared:
+            scores = -E.pairwise_sq_dist(queries, protos)
+        else:
+            scores = -geometry.pairwise_distance(queries, protos)
+    return scores / ops.convert_to_tensor(temperature, dtype=scores.dtype)
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class PrototypicalHead(keras.layers.Layer):
+class PrototypicalHead(BallLayer):
     """Prototypical Network head: embeddings of one episode -> logits of its queries over its classes.
 
     The batch is one episode in the reference's shot-major layout, [(shot + query) * way, d] (row r
@@ -172,15 +187,17 @@ class PrototypicalHead(keras.layers.Layer):
         geometry: "euclidean" (default), "sphere", "poincare", or a `zoo.geometry.Geometry` / its config.
         c: curvature magnitude > 0 of "poincare" (radius 1/sqrt(c)); the reference's few-shot configs use
             0.005-0.05. The inputs must already lie in that ball: put `zoo.layers.ToPoincare(c)` (same c)
-            before the head.
+            before the head, or pass that ToPoincare layer itself as `c` to share its (trainable) c.
         temperature: T > 0, or None (default) for the geometry's `DEFAULT_TEMPERATURE`: 1 for euclidean
             and poincare (the references), 0.1 for sphere (cosine logits in [-1, 1] need a scale).
+        share_ball: set by `c=<layer>` and stored in the config (see `zoo.layers.HyperbolicMLR`).
         **kwargs: Layer arguments.
 
     Raises:
         ValueError: shot/query < 1, unknown geometry, c <= 0, T <= 0; at call time, a batch whose size is
             not a positive multiple of shot + query (checked whenever the batch size is static: always on
-            JAX and torch, and on TensorFlow when the input shape is known).
+            JAX and torch, and on TensorFlow when the input shape is known); with "poincare", inputs made
+            by a ToPoincare / HyperbolicLinear of another curvature (two balls in one model).
 
     Example:
         >>> backbone = zoo.backbones.get("conv4", input_shape=(84, 84, 3), embedding_dim=1600)
@@ -205,14 +222,24 @@ class PrototypicalHead(keras.layers.Layer):
         - The spherical geometry is not in the reference (added for comparison).
     """
 
+    writes_ball = False  # logits
+
     def __init__(self, shot, query, geometry="euclidean", c=1.0, temperature=None, **kwargs):
-        kwargs["dtype"] = geometry_dtype(kwargs.get("dtype"))
-        super().__init__(**kwargs)
+        owner = c if isinstance(c, BallLayer) else None
+        geometry = resolve_geometry(geometry, c if owner is None else owner.ball_owner().c)
+        if owner is not None and geometry.name != "poincare":
+            raise ValueError(f"PrototypicalHead: `c` may be a ball layer only with geometry 'poincare'; got "
+                             f"geometry {geometry.name!r}.")
+        if owner is None and geometry.name == "poincare":
+            c = geometry.c
+        super().__init__(c=c, **kwargs)
         self.shot = _check_count(shot, "shot")
         self.query = _check_count(query, "query")
-        self.geometry = resolve_geometry(geometry, c)
-        self.c = float(self.geometry.c) if self.geometry.name == "poincare" else check_positive_c(c)
+        self.geometry = geometry
         self.temperature = _check_temperature(temperature, self.geometry)
+
+    def _reads_ball(self):
+        return self.geometry.name == "poincare"
 
     def build(self, input_shape):
         if len(input_shape) != 2 or input_shape[-1] is None:
@@ -224,7 +251,11 @@ class PrototypicalHead(keras.layers.Layer):
                              f"= {group}.")
 
     def call(self, inputs):
-        return prototypical_logits(inputs, self.shot, self.query, self.geometry, self.temperature)
+        c = self.curvature
+        if self.geometry.name == "poincare" and not is_scalar_number(c):  # a shared trainable c
+            return episode_logits(inputs, self.shot, self.query, self.geometry, self.temperature,
+                                  c=c_tensor(c, self.compute_dtype))
+        return episode_logits(inputs, self.shot, self.query, self.geometry, self.temperature)
 
     def compute_output_shape(self, input_shape):
         n = input_shape[0]
@@ -235,6 +266,6 @@ class PrototypicalHead(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(shot=self.shot, query=self.query, geometry=self.geometry.get_config(), c=self.c,
+        config.update(shot=self.shot, query=self.query, geometry=self.geometry.get_config(),
                       temperature=self.temperature)
         return config
