@@ -18,8 +18,10 @@ import os
 import sys
 
 from recipes import common
+from recipes.common import DATASETS, load_data, make_optimizer
+from recipes.common import build_classifier as build_model
 
-DATASETS = ("fashion_mnist", "digits")
+__all__ = ["DATASETS", "build_model", "build_parser", "head_options", "load_data", "main", "make_optimizer", "train"]
 
 
 def build_parser():
@@ -27,6 +29,8 @@ def build_parser():
         prog="python -m recipes.classification",
         description="Train backbone + geometric head on an image-classification dataset.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        parents=[common.base_parser(epochs=5, verbose=1,
+                                    out_help="output folder (default runs/classification/<run name>)")],
     )
     p.add_argument("--dataset", default="fashion_mnist", choices=DATASETS)
     p.add_argument("--backbone", default="lenet", help="a name from zoo.backbones.available()")
@@ -41,33 +45,11 @@ def build_parser():
     p.add_argument("--imbalance", type=float, default=None,
                    help="train on a long-tailed subset (zoo.data.long_tail, smallest/largest class size, e.g. "
                         "0.01) and report head/medium/tail test accuracy")
-    p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--optimizer", default="adam", choices=("adam", "sgd", "adamw"))
     p.add_argument("--augment", default="none", choices=("none", "flip", "crop", "flip_crop"))
     p.add_argument("--train-limit", type=int, default=None, help="use only the first N training images")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default=None, help="output folder (default runs/classification/<run name>)")
-    p.add_argument("--backend", default=None, choices=("tensorflow", "jax", "torch"),
-                   help="Keras backend (default: KERAS_BACKEND or tensorflow)")
-    p.add_argument("--verbose", type=int, default=1, help="Keras fit verbosity (1 = progress bar)")
     return p
-
-
-def load_data(name, train_limit=None):
-    """(x_train, y_train), (x_test, y_test) as uint8 images [N, H, W] and int labels."""
-    import zoo.data
-
-    if name == "fashion_mnist":
-        (xtr, ytr), (xte, yte) = zoo.data.fashion_mnist()
-    elif name == "digits":
-        (xtr, ytr), (xte, yte) = zoo.data.digits()
-    else:
-        raise ValueError(f"--dataset must be one of {DATASETS}; got {name!r}")
-    if train_limit:
-        xtr, ytr = xtr[:train_limit], ytr[:train_limit]
-    return (xtr, ytr), (xte, yte)
 
 
 def head_options(args):
@@ -79,36 +61,11 @@ def head_options(args):
     return opts
 
 
-def build_model(backbone, spec, input_shape):
-    """Functional model image (+ label when the head needs it) -> scores."""
-    import keras
-
-    image = keras.Input(shape=input_shape, name="image")
-    embedding = backbone(image)
-    if spec.needs_labels:
-        label = keras.Input(shape=(), dtype="int32", name="label")
-        scores = spec.layer(embedding, labels=label)
-        return keras.Model([image, label], scores, name="classifier")
-    return keras.Model(image, spec.layer(embedding), name="classifier")
-
-
-def make_optimizer(name, lr):
-    import keras
-
-    if name == "sgd":
-        return keras.optimizers.SGD(lr, momentum=0.9)
-    if name == "adamw":
-        return keras.optimizers.AdamW(lr)
-    return keras.optimizers.Adam(lr)
-
-
 def train(args):
     """Run the recipe for parsed `args`; returns the summary dict (also written to metrics.json)."""
     import keras
-    import numpy as np
 
     import zoo.backbones
-    import zoo.data
     import zoo.heads
 
     keras.utils.set_random_seed(args.seed)
@@ -116,53 +73,95 @@ def train(args):
     out = args.out or os.path.join("runs", "classification", run_name)
     os.makedirs(out, exist_ok=True)
 
-    (xtr, ytr), (xte, yte) = load_data(args.dataset, args.train_limit)
-    if args.imbalance is not None:
-        xtr, ytr = zoo.data.long_tail((xtr, ytr), imbalance=args.imbalance, seed=args.seed)
+    (xtr, ytr), (xte, yte) = _training_data(args)
     num_classes = int(max(ytr.max(), yte.max()) + 1)
-    scaled = xtr.astype("float32") / 255.0
-    normalize = (float(scaled.mean()), float(scaled.std()))
+    normalize = common.mean_std(xtr)
     input_shape = tuple(xtr.shape[1:]) + ((1,) if xtr.ndim == 3 else ())
 
     spec = zoo.heads.get(args.head, num_classes, args.embedding_dim, **head_options(args))
     backbone = zoo.backbones.get(args.backbone, input_shape, args.embedding_dim)
     model = build_model(backbone, spec, input_shape)
     model.compile(optimizer=make_optimizer(args.optimizer, args.lr), loss=spec.loss, metrics=spec.metrics)
-
-    augment = None if args.augment == "none" else args.augment
-    train_ds = zoo.data.make_dataset(xtr, ytr, batch_size=args.batch_size, shuffle=True, augment=augment,
-                                     normalize=normalize, seed=args.seed)
-    test_ds = zoo.data.make_dataset(xte, yte, batch_size=512, normalize=normalize)
-    if spec.needs_labels:
-        train_ds = train_ds.map(lambda x, y: ((x, y), y))
-        test_ds = test_ds.map(lambda x, y: ((x, y), y))
+    train_ds, test_ds = _datasets(args, spec, (xtr, ytr), (xte, yte), normalize)
 
     timer = common.epoch_timer()
     # Head callbacks first: what they write into `logs` (e.g. `reassigned`) then reaches TensorBoard and history.
+    # A head callback that changes the model between epochs (PrototypeReassignment) leaves it as it was trained
+    # after the last one, so the test accuracy below comes from the assignment the features were trained with.
     callbacks = [timer] + list(spec.callbacks) + [keras.callbacks.TensorBoard(os.path.join(out, "logs"))]
     print(f"[classification] {run_name}: {len(xtr)} train / {len(xte)} test images, {num_classes} classes, "
           f"{model.count_params():,} parameters; head: {spec.description}")
     # The tf.data pipeline already reshuffles every epoch; shuffle=False only silences keras.
     history = model.fit(train_ds, epochs=args.epochs, callbacks=callbacks, verbose=args.verbose, shuffle=False)
     test_loss, test_acc = model.evaluate(test_ds, verbose=0, return_dict=False)[:2]
-    long_tail = None
-    if args.imbalance is not None:
-        import zoo.metrics
-
-        long_tail = zoo.metrics.long_tail_accuracy(yte, model.predict(test_ds, verbose=0))
-        print(f"[classification] long-tail (imbalance {args.imbalance}): head {long_tail['head_accuracy']:.4f}, "
-              f"medium {long_tail['medium_accuracy']:.4f}, tail {long_tail['tail_accuracy']:.4f}")
+    long_tail = _long_tail_report(args, model, test_ds, yte)
 
     model_path = os.path.join(out, "model.keras")
     model.save(model_path)
-    plot_path = None
-    if spec.plot is not None and args.embedding_dim == 2:
-        plot_path = os.path.join(out, "latent_2d.png")
-        xs = zoo.data.make_dataset(xte, batch_size=512, normalize=normalize)
-        embeddings = backbone.predict(xs, verbose=0)
-        spec.plot(embeddings, yte, spec.layer, plot_path)
-        print(f"[classification] wrote the 2-D picture {plot_path}")
-    summary = {
+    plot_path = _plot_2d(args, spec, backbone, xte, yte, normalize, out)
+    summary = _summary(args, run_name, len(xtr), test_acc, test_loss, history, timer, model_path, plot_path,
+                       long_tail)
+    common.write_summary(out, summary)
+    print(f"[classification] test accuracy {test_acc:.4f} (loss {test_loss:.4f}); "
+          f"median epoch {summary['median_epoch_seconds']:.1f} s on {keras.backend.backend()}; "
+          f"wrote {model_path} and TensorBoard logs in {os.path.join(out, 'logs')}")
+    return summary
+
+
+# -- the steps of `train` ----------------------------------------------------------------------------------
+def _training_data(args):
+    """The dataset's arrays, the training split long-tailed with --imbalance."""
+    import zoo.data
+
+    (xtr, ytr), (xte, yte) = load_data(args.dataset, args.train_limit)
+    if args.imbalance is not None:
+        xtr, ytr = zoo.data.long_tail((xtr, ytr), imbalance=args.imbalance, seed=args.seed)
+    return (xtr, ytr), (xte, yte)
+
+
+def _datasets(args, spec, train, test, normalize):
+    """(train, test) tf.data pipelines; heads that need labels get ((x, y), y)."""
+    import zoo.data
+
+    augment = None if args.augment == "none" else args.augment
+    train_ds = zoo.data.make_dataset(*train, batch_size=args.batch_size, shuffle=True, augment=augment,
+                                     normalize=normalize, seed=args.seed)
+    test_ds = zoo.data.make_dataset(*test, batch_size=512, normalize=normalize)
+    if spec.needs_labels:
+        train_ds = train_ds.map(lambda x, y: ((x, y), y))
+        test_ds = test_ds.map(lambda x, y: ((x, y), y))
+    return train_ds, test_ds
+
+
+def _long_tail_report(args, model, test_ds, yte):
+    """Head / medium / tail test accuracy with --imbalance, else None."""
+    if args.imbalance is None:
+        return None
+    import zoo.metrics
+
+    report = zoo.metrics.long_tail_accuracy(yte, model.predict(test_ds, verbose=0))
+    print(f"[classification] long-tail (imbalance {args.imbalance}): head {report['head_accuracy']:.4f}, "
+          f"medium {report['medium_accuracy']:.4f}, tail {report['tail_accuracy']:.4f}")
+    return report
+
+
+def _plot_2d(args, spec, backbone, xte, yte, normalize, out):
+    """The head's 2-D picture of the test embeddings (dim 2 and a head that has one), else None."""
+    if spec.plot is None or args.embedding_dim != 2:
+        return None
+    import zoo.data
+
+    plot_path = os.path.join(out, "latent_2d.png")
+    embeddings = backbone.predict(zoo.data.make_dataset(xte, batch_size=512, normalize=normalize), verbose=0)
+    spec.plot(embeddings, yte, spec.layer, plot_path)
+    print(f"[classification] wrote the 2-D picture {plot_path}")
+    return plot_path
+
+
+def _summary(args, run_name, train_images, test_acc, test_loss, history, timer, model_path, plot_path, long_tail):
+    import numpy as np
+
+    return {
         "run": run_name,
         "dataset": args.dataset,
         "backbone": args.backbone,
@@ -173,7 +172,7 @@ def train(args):
         "batch_size": args.batch_size,
         "lr": args.lr,
         "optimizer": args.optimizer,
-        "train_images": int(len(xtr)),
+        "train_images": int(train_images),
         "test_accuracy": float(test_acc),
         "test_loss": float(test_loss),
         "final_train_loss": float(history.history["loss"][-1]),
@@ -185,11 +184,6 @@ def train(args):
         "imbalance": args.imbalance,
         "long_tail": long_tail,
     }
-    common.write_summary(out, summary)
-    print(f"[classification] test accuracy {test_acc:.4f} (loss {test_loss:.4f}); "
-          f"median epoch {summary['median_epoch_seconds']:.1f} s on {keras.backend.backend()}; "
-          f"wrote {model_path} and TensorBoard logs in {os.path.join(out, 'logs')}")
-    return summary
 
 
 def main(argv=None):

@@ -1,6 +1,7 @@
 """Comparison grid of the hyperspherical heads on one backbone and budget, written as a markdown table.
 
-Runs `recipes.classification.main([...])` once per (head, dimension), one run at a time, appends every
+Runs `python -m recipes.classification ...` once per (head, dimension), one run at a time, each in its own
+process (`recipes.common.run_recipe`, which returns the run's metrics.json), appends every
 result to a JSON-lines file as soon as it finishes (so a cut-off grid keeps what it has), and writes
 the markdown tables (main comparison and the HyperSpaceX ablation) from that file.
 
@@ -45,21 +46,19 @@ def run_key(head, opts, dim):
 
 
 def build_parser():
-    p = argparse.ArgumentParser(prog="python -m recipes.compare_heads", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m recipes.compare_heads", description=__doc__.splitlines()[0],
+                                parents=[common.base_parser(epochs=3, verbose=2,
+                                                            out_default=os.path.join("runs", "compare"),
+                                                            out_help="output folder of the grid")])
     p.add_argument("--dims", type=int, nargs="+", default=[2, 128])
-    p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--optimizer", default="adam")
     p.add_argument("--backbone", default="lenet")
     p.add_argument("--dataset", default="fashion_mnist")
     p.add_argument("--train-limit", type=int, default=None)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default=os.path.join("runs", "compare"))
     p.add_argument("--only", nargs="*", default=None, help="run only these heads")
     p.add_argument("--skip-ablation", action="store_true")
     p.add_argument("--table-only", action="store_true", help="only rewrite the tables from results.jsonl")
-    p.add_argument("--backend", default=None)
     return p
 
 
@@ -70,12 +69,10 @@ def angular_accuracy(model_path, dataset, train_limit):
 
     import zoo  # noqa: F401  (registers the layers)
     import zoo.data
-    from recipes.classification import load_data
     from zoo.layers import DistArcHead
 
-    (xtr, _), (xte, yte) = load_data(dataset, train_limit)
-    scaled = xtr.astype("float32") / 255.0
-    normalize = (float(scaled.mean()), float(scaled.std()))
+    (xtr, _), (xte, yte) = common.load_data(dataset, train_limit)
+    normalize = common.mean_std(xtr)
     model = keras.saving.load_model(model_path, compile=False)
     if not any(isinstance(layer, DistArcHead) for layer in model.layers):
         return None
@@ -85,8 +82,6 @@ def angular_accuracy(model_path, dataset, train_limit):
 
 
 def run_grid(args, rows, results_path, done):
-    from recipes import classification
-
     for dim in args.dims:
         for label, head, opts in rows:
             if args.only and head not in args.only:
@@ -99,13 +94,13 @@ def run_grid(args, rows, results_path, done):
             argv = ["--head", head, "--embedding-dim", str(dim), "--epochs", str(args.epochs),
                     "--batch-size", str(args.batch_size), "--lr", str(args.lr), "--optimizer", args.optimizer,
                     "--backbone", args.backbone, "--dataset", args.dataset, "--seed", str(args.seed),
-                    "--out", out, "--verbose", "2"]
+                    "--out", out, "--verbose", str(args.verbose)]
             for o in opts:
                 argv += ["--head-opt", o]
             if args.train_limit:
                 argv += ["--train-limit", str(args.train_limit)]
             print(f"[compare] python -m recipes.classification {' '.join(argv)}", flush=True)
-            summary = classification.main(argv)
+            summary = common.run_recipe("classification", argv, out)
             rec = {"key": key, "label": label, "head": head, "opts": opts, "dim": dim,
                    "test_accuracy": summary["test_accuracy"], "final_train_loss": summary["final_train_loss"],
                    "median_epoch_seconds": summary["median_epoch_seconds"], "epochs": args.epochs,
@@ -116,9 +111,6 @@ def run_grid(args, rows, results_path, done):
             with open(results_path, "a") as f:
                 f.write(json.dumps(rec) + "\n")
             done[key] = rec
-            import keras
-
-            keras.backend.clear_session()
 
 
 def load_results(path):

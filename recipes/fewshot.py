@@ -20,7 +20,7 @@ Usage:
         --c 0.01 --shot 1 --train-way 30 --lr 5e-3 --lr-step 80 --lr-gamma 0.5 --epochs 200
     python -m recipes.fewshot --help
 
-Reference settings (seeds-spec §2.6): conv4 with dim 1600, 15 queries, 100 train episodes per epoch,
+Reference settings (Khrulkov et al.'s few-shot code): conv4 with dim 1600, 15 queries, 100 train episodes per epoch,
 500 validation and 10,000 test episodes, Adam with a step schedule, train way 30 (1-shot) / 20 (5-shot)
 on MiniImageNet. The reference steps its scheduler at the start of each epoch (so its schedule runs one
 epoch early); here epoch e (from 0) uses lr·γ^⌊e/step⌋.
@@ -43,6 +43,7 @@ def build_parser():
         prog="python -m recipes.fewshot",
         description="Episodic few-shot training and evaluation of Prototypical Networks in any geometry.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        parents=[common.base_parser(epochs=20, verbose=2, out_help="output folder (default runs/fewshot/<run name>)")],
     )
     p.add_argument("--dataset", default="fashion_mnist",
                    choices=("fashion_mnist", "mini_imagenet", "omniglot", "caltech_birds2011", "folder"))
@@ -64,17 +65,11 @@ def build_parser():
                    help="embedding dimension; default 1600 for conv4 (the channels of its last block, as the "
                         "reference), 512 for resnet12 (fixed by its channels), 64 otherwise")
     p.add_argument("--image-size", type=int, default=None, help="default: 28 (fashion_mnist, omniglot), 84 otherwise")
-    p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--episodes-per-epoch", type=int, default=100)
     p.add_argument("--val-episodes", type=int, default=500)
     p.add_argument("--test-episodes", type=int, default=600)
-    p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--lr-step", type=int, default=None, help="multiply the lr by --lr-gamma every N epochs")
     p.add_argument("--lr-gamma", type=float, default=0.5)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default=None, help="output folder (default runs/fewshot/<run name>)")
-    p.add_argument("--backend", default=None, choices=("tensorflow", "jax", "torch"))
-    p.add_argument("--verbose", type=int, default=2)
     return p
 
 
@@ -170,10 +165,7 @@ def main(argv=None):
     check_args(args)
 
     import keras
-    import numpy as np
 
-    import zoo.callbacks
-    import zoo.data
     import zoo.losses
     import zoo.metrics
 
@@ -188,25 +180,13 @@ def main(argv=None):
     splits = load_splits(args)
     train_split, val_split, test_split = splits["train"], splits.get("val"), splits["test"]
     sample = train_split.image_shape
-    normalize = normalisation(args.dataset, sample[-1])
-    common_kw = {"shot": args.shot, "query": args.query, "normalize": normalize}
-    train_ds = zoo.data.episodes(train_split, way=train_way, episodes=args.episodes_per_epoch, seed=args.seed,
-                                 **common_kw)
+    episodes = _episode_factory(args, normalisation(args.dataset, sample[-1]))
+    train_ds = episodes(train_split, train_way, args.episodes_per_epoch, args.seed)
     model, backbone = build_model(args, sample)
     model.compile(optimizer=keras.optimizers.Adam(args.lr), loss=zoo.losses.PrototypicalLoss(),
                   metrics=["sparse_categorical_accuracy"])
-
     timer = common.epoch_timer()
-    callbacks = [timer]
-    if val_split is not None and args.val_episodes > 0:
-        val_ds = zoo.data.episodes(val_split, way=args.way, episodes=args.val_episodes, seed=args.seed + 1,
-                                   resample=False, **common_kw)
-        callbacks.append(zoo.callbacks.FewShotEvaluation(val_ds, restore_best=True,
-                                                         verbose=1 if args.verbose else 0))
-    if args.lr_step:
-        callbacks.append(keras.callbacks.LearningRateScheduler(
-            lambda epoch, lr: args.lr * args.lr_gamma ** (epoch // args.lr_step)))
-    callbacks.append(keras.callbacks.TensorBoard(os.path.join(out, "logs")))
+    callbacks = [timer] + _callbacks(args, val_split, episodes, out)
 
     print(f"[fewshot] {run_name}: train {train_split.num_classes} classes / {len(train_split)} images, "
           f"test {test_split.num_classes} classes / {len(test_split)} images"
@@ -214,15 +194,54 @@ def main(argv=None):
           + f"; {model.count_params():,} parameters")
     history = model.fit(train_ds, epochs=args.epochs, callbacks=callbacks, verbose=args.verbose)
 
-    test_ds = zoo.data.episodes(test_split, way=args.way, episodes=args.test_episodes, seed=args.seed + 2,
-                                resample=False, **common_kw)
+    test_ds = episodes(test_split, args.way, args.test_episodes, args.seed + 2, resample=False)
     result = zoo.metrics.evaluate_episodes(model, test_ds, verbose=1 if args.verbose else 0)
     model_path = os.path.join(out, "model.keras")
     model.save(model_path)
     hist = {k: [float(v) for v in vs] for k, vs in history.history.items()}
     curves = os.path.join(out, "curves.png")
     plot_curves(hist, curves)
-    summary = {
+    summary = _summary(args, run_name, train_way, result, hist, timer, model_path, curves)
+    path = common.write_summary(out, summary)
+    print(f"[fewshot] {args.way}-way {args.shot}-shot test accuracy {100 * result['mean']:.2f} ± "
+          f"{100 * result['ci95']:.2f} % over {result['n']} episodes ({args.geometry}); wrote {model_path}, "
+          f"{curves} and {path}")
+    return summary
+
+
+# -- the steps of `main` -----------------------------------------------------------------------------------
+def _episode_factory(args, normalize):
+    """episodes(split, way, n, seed, resample=True) with the run's shot, query and normalisation."""
+    import zoo.data
+
+    def episodes(split, way, n, seed, resample=True):
+        return zoo.data.episodes(split, way=way, episodes=n, seed=seed, resample=resample, shot=args.shot,
+                                 query=args.query, normalize=normalize)
+
+    return episodes
+
+
+def _callbacks(args, val_split, episodes, out):
+    """Validation episodes with best-epoch restore (when there is a val split), the lr steps, TensorBoard."""
+    import keras
+
+    import zoo.callbacks
+
+    callbacks = []
+    if val_split is not None and args.val_episodes > 0:
+        val_ds = episodes(val_split, args.way, args.val_episodes, args.seed + 1, resample=False)
+        callbacks.append(zoo.callbacks.FewShotEvaluation(val_ds, restore_best=True, verbose=1 if args.verbose else 0))
+    if args.lr_step:
+        callbacks.append(keras.callbacks.LearningRateScheduler(
+            lambda epoch, lr: args.lr * args.lr_gamma ** (epoch // args.lr_step)))
+    callbacks.append(keras.callbacks.TensorBoard(os.path.join(out, "logs")))
+    return callbacks
+
+
+def _summary(args, run_name, train_way, result, hist, timer, model_path, curves):
+    import numpy as np
+
+    return {
         "run": run_name,
         "args": vars(args),
         "train_way": train_way,
@@ -234,14 +253,7 @@ def main(argv=None):
         "median_epoch_seconds": float(np.median(timer.times)) if timer.times else None,
         "model_path": model_path,
         "curves_path": curves,
-        "keras": keras.__version__,
-        "backend": keras.backend.backend(),
     }
-    common.write_summary(out, summary)
-    print(f"[fewshot] {args.way}-way {args.shot}-shot test accuracy {100 * result['mean']:.2f} ± "
-          f"{100 * result['ci95']:.2f} % over {result['n']} episodes ({args.geometry}); wrote {model_path}, "
-          f"{curves} and {os.path.join(out, 'metrics.json')}")
-    return summary
 
 
 if __name__ == "__main__":

@@ -5,9 +5,9 @@ embeds the Fashion-MNIST test set (in-distribution) and an out-of-distribution s
 handwritten digits resized to 28x28, normalised with the Fashion-MNIST statistics), and scores every image
 by d_c(0, x). It writes:
 
-* `ood.json`: test accuracy, AUROC and FPR at 95% TPR of the distance-to-origin detector (OOD = small
-  distance), the same for the maximum softmax probability of the same model, and optionally of a
-  Euclidean softmax baseline model (`--baseline-model`);
+* `metrics.json` (the run summary every recipe writes): test accuracy, AUROC and FPR at 95% TPR of the
+  distance-to-origin detector (OOD = small distance), the same for the maximum softmax probability of the
+  same model, and optionally of a Euclidean softmax baseline model (`--baseline-model`);
 * `distance_histograms.png`: the two histograms of the distance to the origin (the paper's Fig. 5 right);
 * `ood_disk.png` (dim 2): the disk with the test embeddings by class and the OOD digits;
 * `model.keras` when it trained the model.
@@ -18,11 +18,10 @@ Usage:
     python -m recipes.hyperbolic_ood --help
 
 The paper uses MNIST vs Omniglot; neither is available offline here, so the in-distribution set is
-Fashion-MNIST and the OOD set the UCI digits bundled with scikit-learn (seeds-spec §2.5).
+Fashion-MNIST and the OOD set the UCI digits bundled with scikit-learn.
 """
 
 import argparse
-import json
 import os
 import sys
 
@@ -34,6 +33,8 @@ def build_parser():
         prog="python -m recipes.hyperbolic_ood",
         description="Fashion-MNIST vs digits OOD detection with the hyperbolic distance to the origin.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        parents=[common.base_parser(epochs=5, verbose=2,
+                                    out_help="output folder (default runs/hyperbolic_ood/<run name>)")],
     )
     p.add_argument("--model", default=None,
                    help="a trained .keras classifier with the 'poincare' head (skip training)")
@@ -44,26 +45,20 @@ def build_parser():
     p.add_argument("--train-c", action="store_true", help="learn c (per layer, softplus)")
     p.add_argument("--no-riemannian", action="store_true", help="switch off the Riemannian gradient rescale")
     p.add_argument("--backbone", default="lenet")
-    p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--train-limit", type=int, default=None, help="use only the first N training images")
     p.add_argument("--test-limit", type=int, default=None, help="score only the first N test images")
     p.add_argument("--ood", default="digits", choices=("digits",), help="out-of-distribution set")
     p.add_argument("--ood-limit", type=int, default=None, help="score only the first N OOD images")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default=None, help="output folder (default runs/hyperbolic_ood/<run name>)")
-    p.add_argument("--backend", default=None, choices=("tensorflow", "jax", "torch"))
-    p.add_argument("--verbose", type=int, default=2)
     return p
 
 
 def find_poincare_head(model):
-    """The poincare head layer of a classifier (searching nested models)."""
-    from zoo.layers.hyperbolic_mlr import _PoincareClassifier
+    """The poincare head layer (a `zoo.layers.PoincareClassifier`) of a classifier."""
+    from zoo.layers import PoincareClassifier
 
     for layer in model.layers:
-        if isinstance(layer, _PoincareClassifier):
+        if isinstance(layer, PoincareClassifier):
             return layer
     raise ValueError(f"model {model.name!r} has no 'poincare' head (zoo.heads.get('poincare', ...)); "
                      f"layers: {[layer.name for layer in model.layers]}")
@@ -77,13 +72,6 @@ def _predict(fn, x, batch=1024):
                            for i in range(0, len(x), batch)], axis=0)
 
 
-def _images(x, normalize):
-    """uint8 [N, 28, 28] -> normalised float32 [N, 28, 28, 1] (as zoo.data.make_dataset)."""
-    import numpy as np
-
-    return ((x.astype("float32") / 255.0 - normalize[0]) / normalize[1])[..., None].astype(np.float32)
-
-
 def _softmax_max(logits):
     import numpy as np
 
@@ -93,16 +81,8 @@ def _softmax_max(logits):
 
 
 def run(args):
-    """Train or load, score, write ood.json + PNGs; returns the summary dict."""
+    """Train or load, score, write metrics.json + PNGs; returns the summary dict."""
     import keras
-    import numpy as np
-
-    import zoo.backbones
-    import zoo.data
-    import zoo.heads
-    from recipes.classification import build_model, load_data, make_optimizer
-    from zoo.metrics.uncertainty import distance_to_origin, ood_report
-    from zoo.viz.poincare import plot_disk, plot_distance_histograms
 
     if not (args.c > 0):
         raise ValueError(f"--c must be > 0; got {args.c}")
@@ -111,43 +91,77 @@ def run(args):
     out = args.out or os.path.join("runs", "hyperbolic_ood", run_name)
     os.makedirs(out, exist_ok=True)
 
-    (xtr, ytr), (xte, yte) = load_data("fashion_mnist", args.train_limit)
-    scaled = xtr.astype("float32") / 255.0
-    normalize = (float(scaled.mean()), float(scaled.std()))
-    if args.test_limit:
-        xte, yte = xte[: args.test_limit], yte[: args.test_limit]
+    (xtr, ytr), (xte, yte), xood = _data(args)
+    normalize = common.mean_std(xtr)
+    model, model_path, history = _train_or_load(args, xtr, ytr, normalize, run_name, out)
+    scores = _score(args, model, common.float_images(xte, normalize), common.float_images(xood, normalize), yte)
+    hist_path, disk_path = _plots(scores, yte, out)
+    report, c, accuracy = scores["report"], scores["c"], scores["accuracy"]
+    summary = {
+        "run": run_name, "model_path": model_path, "trained_here": history is not None,
+        "dim": int(scores["ball_in"].shape[1]), "c": c, "c_init": args.c, "epochs": args.epochs if history else None,
+        "train_images": int(len(xtr)), "test_images": int(len(xte)), "ood_images": int(len(xood)),
+        "normalize": normalize, "test_accuracy": accuracy, "ood": report,
+        "final_train_loss": float(history["loss"][-1]) if history else None,
+        "histogram_png": hist_path, "disk_png": disk_path,
+    }
+    path = common.write_summary(out, summary)
+    auroc, msp = report["distance_to_origin"]["auroc"], report["max_softmax_probability"]["auroc"]
+    print(f"[hyperbolic_ood] test accuracy {accuracy:.4f}; OOD AUROC distance-to-origin {auroc:.4f}, "
+          f"max-softmax {msp:.4f}; wrote {path} and {hist_path}")
+    return summary
+
+
+# -- the steps of `run` ------------------------------------------------------------------------------------
+def _data(args):
+    """Fashion-MNIST train/test (limited) and the OOD digits at 28x28 (uint8)."""
+    import zoo.data
+
+    (xtr, ytr), (xte, yte) = common.load_data("fashion_mnist", args.train_limit, args.test_limit)
     (xood, _), _ = zoo.data.digits(size=28, test_fraction=0.0, seed=args.seed)
     if args.ood_limit:
         xood = xood[: args.ood_limit]
+    return (xtr, ytr), (xte, yte), xood
 
-    history = None
+
+def _train_or_load(args, xtr, ytr, normalize, run_name, out):
+    """(model, its path, fit history or None): --model loads, else the poincare classifier is trained."""
+    import keras
+
+    import zoo.backbones
+    import zoo.data
+    import zoo.heads
+
     if args.model:
-        model = keras.saving.load_model(args.model, compile=False)
-        model_path = args.model
-        print(f"[hyperbolic_ood] loaded {model_path}")
-    else:
-        spec = zoo.heads.get("poincare", 10, args.dim, c=args.c, riemannian=not args.no_riemannian,
-                             train_c=args.train_c)
-        backbone = zoo.backbones.get(args.backbone, (28, 28, 1), args.dim)
-        model = build_model(backbone, spec, (28, 28, 1))
-        model.compile(optimizer=make_optimizer("adam", args.lr), loss=spec.loss, metrics=spec.metrics)
-        train_ds = zoo.data.make_dataset(xtr, ytr, batch_size=args.batch_size, shuffle=True,
-                                         normalize=normalize, seed=args.seed)
-        print(f"[hyperbolic_ood] training {run_name}: {len(xtr)} images, {args.epochs} epochs")
-        history = model.fit(train_ds, epochs=args.epochs, verbose=args.verbose).history
-        model_path = os.path.join(out, "model.keras")
-        model.save(model_path)
+        print(f"[hyperbolic_ood] loaded {args.model}")
+        return keras.saving.load_model(args.model, compile=False), args.model, None
+    spec = zoo.heads.get("poincare", 10, args.dim, c=args.c, riemannian=not args.no_riemannian, train_c=args.train_c)
+    backbone = zoo.backbones.get(args.backbone, (28, 28, 1), args.dim)
+    model = common.build_classifier(backbone, spec, (28, 28, 1))
+    model.compile(optimizer=common.make_optimizer("adam", args.lr), loss=spec.loss, metrics=spec.metrics)
+    train_ds = zoo.data.make_dataset(xtr, ytr, batch_size=args.batch_size, shuffle=True, normalize=normalize,
+                                     seed=args.seed)
+    print(f"[hyperbolic_ood] training {run_name}: {len(xtr)} images, {args.epochs} epochs")
+    history = model.fit(train_ds, epochs=args.epochs, verbose=args.verbose).history
+    model_path = os.path.join(out, "model.keras")
+    model.save(model_path)
+    return model, model_path, history
+
+
+def _score(args, model, x_in, x_out, yte):
+    """Ball points, logits, test accuracy and the OOD reports (distance to the origin, max softmax, baseline)."""
+    import keras
+    import numpy as np
+
+    from zoo.metrics import distance_to_origin, ood_report
 
     head = find_poincare_head(model)
     c = float(keras.ops.convert_to_numpy(head.curvature))
     embed = keras.Model(model.inputs, head.input)  # backbone outputs, the head's input
-    x_in, x_out = _images(xte, normalize), _images(xood, normalize)
     emb_in = embed.predict(x_in, batch_size=512, verbose=0)
     emb_out = embed.predict(x_out, batch_size=512, verbose=0)
     ball_in, ball_out = _predict(head.embed, emb_in), _predict(head.embed, emb_out)
     logits_in, logits_out = _predict(head, emb_in), _predict(head, emb_out)
-    accuracy = float(np.mean(np.argmax(logits_in, axis=1) == yte))
-
     d_in, d_out = distance_to_origin(ball_in, c), distance_to_origin(ball_out, c)
     report = {"distance_to_origin": ood_report(d_in, d_out),
               "max_softmax_probability": ood_report(_softmax_max(logits_in), _softmax_max(logits_out))}
@@ -158,33 +172,31 @@ def run(args):
         report["baseline_max_softmax_probability"] = ood_report(_softmax_max(bl_in), _softmax_max(bl_out))
         report["baseline_model"] = args.baseline_model
         report["baseline_test_accuracy"] = float(np.mean(np.argmax(bl_in, axis=1) == yte))
+    return {"c": c, "ball_in": ball_in, "ball_out": ball_out, "d_in": d_in, "d_out": d_out, "report": report,
+            "accuracy": float(np.mean(np.argmax(logits_in, axis=1) == yte))}
 
-    auroc = report["distance_to_origin"]["auroc"]
-    hist_path = plot_distance_histograms(
-        d_in, d_out, os.path.join(out, "distance_histograms.png"),
-        labels=("Fashion-MNIST test (in)", "digits 28x28 (OOD)"), c=c, auroc=auroc)
-    disk_path = None
-    if ball_in.shape[1] == 2:
-        names = list(zoo.data.FASHION_MNIST_CLASSES) + ["digits (OOD)"]
-        disk_path = plot_disk(np.concatenate([ball_in, ball_out]),
-                              np.concatenate([yte, np.full(len(ball_out), 10)]), c=c,
-                              path=os.path.join(out, "ood_disk.png"), class_names=names,
-                              title=f"Fashion-MNIST test and OOD digits on the Poincaré disk (c = {c:.4g})")
-    summary = {
-        "run": run_name, "model_path": model_path, "trained_here": history is not None,
-        "dim": int(ball_in.shape[1]), "c": c, "c_init": args.c, "epochs": args.epochs if history else None,
-        "train_images": int(len(xtr)), "test_images": int(len(xte)), "ood_images": int(len(xood)),
-        "normalize": normalize, "test_accuracy": accuracy, "ood": report,
-        "final_train_loss": float(history["loss"][-1]) if history else None,
-        "histogram_png": hist_path, "disk_png": disk_path, "backend": keras.backend.backend(),
-        "keras": keras.__version__,
-    }
-    with open(os.path.join(out, "ood.json"), "w") as f:
-        json.dump(summary, f, indent=2, sort_keys=True, default=float)
-    msp = report["max_softmax_probability"]["auroc"]
-    print(f"[hyperbolic_ood] test accuracy {accuracy:.4f}; OOD AUROC distance-to-origin {auroc:.4f}, "
-          f"max-softmax {msp:.4f}; wrote {os.path.join(out, 'ood.json')} and {hist_path}")
-    return summary
+
+def _plots(scores, yte, out):
+    """(histogram PNG, disk PNG or None at dim != 2)."""
+    import numpy as np
+
+    import zoo.data
+    from zoo.viz.poincare import plot_disk, plot_distance_histograms
+
+    c = scores["c"]
+    hist_path = os.path.join(out, "distance_histograms.png")
+    plot_distance_histograms(scores["d_in"], scores["d_out"], hist_path,
+                             labels=("Fashion-MNIST test (in)", "digits 28x28 (OOD)"), c=c,
+                             auroc=scores["report"]["distance_to_origin"]["auroc"])
+    ball_in, ball_out = scores["ball_in"], scores["ball_out"]
+    if ball_in.shape[1] != 2:
+        return hist_path, None
+    disk_path = os.path.join(out, "ood_disk.png")
+    names = list(zoo.data.FASHION_MNIST_CLASSES) + ["digits (OOD)"]
+    plot_disk(np.concatenate([ball_in, ball_out]), np.concatenate([yte, np.full(len(ball_out), 10)]), c=c,
+              path=disk_path, class_names=names,
+              title=f"Fashion-MNIST test and OOD digits on the Poincaré disk (c = {c:.4g})")
+    return hist_path, disk_path
 
 
 def main(argv=None):

@@ -34,7 +34,9 @@ ABLATION = [("std", 0.0, 0.0), ("std", 0.0, 1.0), ("std", 1.0, 0.0), ("std", 1.0
 def build_parser():
     p = argparse.ArgumentParser(prog="python -m recipes.metric_learning",
                                 description="Metric learning (exponential triplet loss) on PK batches.",
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+                                parents=[common.base_parser(epochs=5, verbose=2, out_help="output folder (default "
+                                                            "runs/metric_learning/<run name>)")])
     p.add_argument("--dataset", default="fashion_mnist", choices=DATASETS)
     p.add_argument("--backbone", default="lenet")
     p.add_argument("--embedding-dim", "--dim", dest="embedding_dim", type=int, default=128)
@@ -54,8 +56,6 @@ def build_parser():
     p.add_argument("--k", type=int, default=3, help="samples per class in a batch")
     p.add_argument("--anchor-stride", type=int, default=None,
                    help="every s-th sample is an anchor (default K: one anchor per group, as the reference)")
-    p.add_argument("--epochs", type=int, default=5)
-    p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--train-limit", type=int, default=None, help="use only the first N training images")
     p.add_argument("--test-limit", type=int, default=None, help="evaluate on the first N test images")
     p.add_argument("--eval-every", type=int, default=0,
@@ -64,25 +64,12 @@ def build_parser():
                    help="run the 8 rows (L_std / L_exp x {-, +class, +center, +both}) and write ablation.md")
     p.add_argument("--rows", default="all", choices=("all", "std", "exp"),
                    help="with --ablation: all 8 rows, or only the L_std / L_exp rows")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default=None, help="output folder (default runs/metric_learning/<run name>)")
-    p.add_argument("--backend", default=None, choices=("tensorflow", "jax", "torch"))
-    p.add_argument("--verbose", type=int, default=2)
     return p
 
 
 def load_data(args):
-    import zoo.data
-
-    if args.dataset == "fashion_mnist":
-        (xtr, ytr), (xte, yte) = zoo.data.fashion_mnist()
-    else:
-        (xtr, ytr), (xte, yte) = zoo.data.digits()
-    if args.train_limit:
-        xtr, ytr = xtr[:args.train_limit], ytr[:args.train_limit]
-    if args.test_limit:
-        xte, yte = xte[:args.test_limit], yte[:args.test_limit]
-    return (xtr, ytr), (xte, yte)
+    """(x_train, y_train), (x_test, y_test) of --dataset, cut to --train-limit / --test-limit."""
+    return common.load_data(args.dataset, args.train_limit, args.test_limit)
 
 
 def build_model(backbone, num_classes, args):
@@ -122,6 +109,29 @@ def row_name(loss, center, cls):
     return name + ("+L_center" if center else "") + ("+L_class" if cls else "")
 
 
+def compile_model(model, args, num_classes):
+    """Compile with the metric loss (and the class term L_class = CE / K); returns the output names."""
+    import keras
+
+    losses = {"embedding": metric_loss(args, num_classes)}
+    weights = {"embedding": 1.0}
+    if args.class_coef > 0:
+        losses["logits"] = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        weights["logits"] = args.class_coef / num_classes   # the reference's CE averaged over B x K
+    model.compile(optimizer=keras.optimizers.Adam(args.lr), loss=losses, loss_weights=weights)
+    return list(losses)
+
+
+def retrieval_callback(args, test, gallery):
+    """`zoo.callbacks.RetrievalEvaluation` every --eval-every epochs, with the recipe's evaluation protocol."""
+    import zoo.callbacks
+
+    geometry = "cosine" if args.distance == "cosine" else "euclidean"
+    return zoo.callbacks.RetrievalEvaluation(test, gallery=gallery, ks=(1,), geometry=geometry, output="embedding",
+                                             map_at_r=False, every_n_epochs=args.eval_every,
+                                             normalize_centroids=args.space == "l2")
+
+
 def evaluate(emb_te, yte, emb_tr, ytr, args):
     """Nearest-centroid accuracy (train and test centroids) and recall@1 of test embeddings vs the train split.
 
@@ -147,9 +157,7 @@ def train(args):
     import numpy as np
 
     import zoo.backbones
-    import zoo.callbacks
     import zoo.data
-    import zoo.metrics
 
     keras.utils.set_random_seed(args.seed)
     run = f"{args.dataset}-{row_name(args.loss, args.center_coef, args.class_coef)}-{args.space}-" \
@@ -158,32 +166,20 @@ def train(args):
     os.makedirs(out, exist_ok=True)
     (xtr, ytr), (xte, yte) = load_data(args)
     num_classes = int(max(ytr.max(), yte.max()) + 1)
-    scaled = xtr.astype("float32") / 255.0
-    normalize = (float(scaled.mean()), float(scaled.std()))
+    normalize = common.mean_std(xtr)
     input_shape = tuple(xtr.shape[1:]) + ((1,) if xtr.ndim == 3 else ())
 
     backbone = zoo.backbones.get(args.backbone, input_shape, args.embedding_dim)
     model = build_model(backbone, num_classes, args)
-    losses = {"embedding": metric_loss(args, num_classes)}
-    weights = {"embedding": 1.0}
-    if args.class_coef > 0:
-        losses["logits"] = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-        weights["logits"] = args.class_coef / num_classes   # the reference's CE averaged over B x K
-    model.compile(optimizer=keras.optimizers.Adam(args.lr), loss=losses, loss_weights=weights)
+    names = compile_model(model, args, num_classes)
 
-    names = list(losses)
     train_ds = zoo.data.pk_batches(xtr, ytr, p=args.p, k=args.k, normalize=normalize, seed=args.seed)
     train_ds = train_ds.map(lambda x, y: (x, {n: y for n in names}))
-    xte_f = ((xte[..., None] if xte.ndim == 3 else xte).astype("float32") / 255.0 - normalize[0]) / normalize[1]
-    xtr_f = ((xtr[..., None] if xtr.ndim == 3 else xtr).astype("float32") / 255.0 - normalize[0]) / normalize[1]
-    geometry = "cosine" if args.distance == "cosine" else "euclidean"
+    xte_f, xtr_f = common.float_images(xte, normalize), common.float_images(xtr, normalize)
     timer = common.epoch_timer()
-    callbacks = [timer]
+    callbacks = [timer, keras.callbacks.TensorBoard(os.path.join(out, "logs"))]
     if args.eval_every:
-        callbacks.insert(0, zoo.callbacks.RetrievalEvaluation(
-            (xte_f, yte), gallery=(xtr_f, ytr), ks=(1,), geometry=geometry, output="embedding", map_at_r=False,
-            every_n_epochs=args.eval_every, normalize_centroids=args.space == "l2"))
-    callbacks.append(keras.callbacks.TensorBoard(os.path.join(out, "logs")))
+        callbacks.insert(0, retrieval_callback(args, (xte_f, yte), (xtr_f, ytr)))
     print(f"[metric_learning] {run}: {len(xtr)} train / {len(xte)} test images, P x K = {args.p} x {args.k}, "
           f"{model.count_params():,} parameters")
     history = model.fit(train_ds, epochs=args.epochs, callbacks=callbacks, verbose=args.verbose, shuffle=False)

@@ -1,6 +1,7 @@
 """DL2PA experiment grid on Fashion-MNIST: softmax vs fixed prototypes vs ETF vs dynamic assignment.
 
-Runs `recipes.classification.main([...])` once per row, one run at a time, appends every result to a
+Runs `python -m recipes.classification ...` once per row, one run at a time, each in its own process
+(`recipes.common.run_recipe`, which returns the run's metrics.json), appends every result to a
 JSON-lines file as soon as it finishes (a cut-off grid keeps what it has; rows already in the file are
 skipped on a re-run), and writes the markdown tables from that file.
 
@@ -36,16 +37,15 @@ METHODS = [
 
 
 def build_parser():
-    p = argparse.ArgumentParser(prog="python -m recipes.prototype_experiments", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m recipes.prototype_experiments", description=__doc__.splitlines()[0],
+                                parents=[common.base_parser(epochs=5, verbose=0,
+                                                            out_default=os.path.join("runs", "prototypes"),
+                                                            out_help="output folder of the grid")])
     p.add_argument("--dims", type=int, nargs="*", default=[2, 3, 5, 9])
     p.add_argument("--imbalance", type=float, nargs="*", default=[0.01, 0.02])
     p.add_argument("--lt-dim", type=int, default=64)
-    p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--backbone", default="lenet")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default=os.path.join("runs", "prototypes"))
     p.add_argument("--table-only", action="store_true")
     return p
 
@@ -71,7 +71,7 @@ def _key(kind, rho, dim, label):
 def _command(args, dim, rho, extra, out):
     argv = ["--dataset", "fashion_mnist", "--backbone", args.backbone, "--embedding-dim", str(dim),
             "--epochs", str(args.epochs), "--batch-size", str(args.batch_size), "--lr", str(args.lr),
-            "--seed", str(args.seed), "--out", out, "--verbose", "0"] + list(extra)
+            "--seed", str(args.seed), "--out", out, "--verbose", str(args.verbose)] + list(extra)
     if rho is not None:
         argv += ["--imbalance", str(rho)]
     return argv
@@ -126,8 +126,6 @@ def main(argv=None):
     results = os.path.join(args.out, "results.jsonl")
     rows = _load(results)
     if not args.table_only:
-        from recipes import classification
-
         for kind, rho, dim, label, extra in _runs(args):
             key = _key(kind, rho, dim, label)
             if key in rows:
@@ -136,15 +134,12 @@ def main(argv=None):
                                    .replace("(", "").replace(")", "").replace("+", "plus"))
             cmd = _command(args, dim, rho, extra, run_dir)
             print("[prototype_experiments] python -m recipes.classification " + " ".join(cmd), flush=True)
-            import keras
-
-            keras.backend.clear_session()
-            summary = classification.main(cmd)
+            summary = common.run_recipe("classification", cmd, run_dir)
             record = {"key": key, "kind": kind, "imbalance": rho, "dim": dim, "method": label,
                       "command": "python -m recipes.classification " + " ".join(cmd),
                       **{k: summary[k] for k in ("test_accuracy", "final_train_loss", "epoch_seconds",
                                                  "train_images", "long_tail")},
-                      "backend": keras.backend.backend()}
+                      "backend": summary["backend"]}
             with open(results, "a") as f:
                 f.write(json.dumps(record) + "\n")
             rows[key] = record

@@ -28,7 +28,7 @@ def test_trains_scores_writes_json_and_pngs_then_reloads(tmp_path):
     args = ["--dim", "2", "--c", "1.0", "--epochs", "1", "--train-limit", "512", "--test-limit", "100",
             "--ood-limit", "50", "--batch-size", "64", "--out", str(out), "--verbose", "0"]
     summary = hyperbolic_ood.main(args)
-    with open(out / "ood.json") as f:
+    with open(out / "metrics.json") as f:
         saved = json.load(f)
     assert saved["test_images"] == 100 and saved["ood_images"] == 50 and saved["dim"] == 2
     for key in ("distance_to_origin", "max_softmax_probability"):
