@@ -83,7 +83,8 @@ def test_training_smoke_on_digits_centres_follow_class_means_and_round_trip():
     (xtr, ytr), (xte, yte) = digits_flat()
     head = CenterHead(10, alpha=0.5)
     model = label_model(head)
-    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss=CenterLoss(lam=0.1), metrics=["sparse_categorical_accuracy"])
+    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss=CenterLoss(lam=0.1),
+                  metrics=["sparse_categorical_accuracy"])
     hist = model.fit([xtr, ytr], ytr, batch_size=128, epochs=3, verbose=0).history
     assert hist["loss"][-1] < 0.6 * hist["loss"][0], hist["loss"]
     emb = to_numpy(keras.Model(model.inputs[0], model.get_layer("embedding").output).predict(xtr, verbose=0))

@@ -60,7 +60,7 @@ def test_mixed_precision_float32_output_and_finite_gradients_at_plus_minus_one()
         for name, make in LOSSES.items():
             loss = make()
 
-            def f(xx, kk):
+            def f(xx, kk, loss=loss):
                 return loss.call(y, head.stateless_call([kk], [], xx)[0])
 
             value, grads = value_and_grad(f, x.astype(np.float32), w)

@@ -55,7 +55,7 @@ def test_gradient_flows_through_x_only_and_zero_input_is_finite():
     n = np.linalg.norm(x, axis=1, keepdims=True)
     np.testing.assert_allclose(g, 2.0 * w / n, rtol=1e-5)   # the normaliser is a constant
     for space in ("l2", "unit_ball", "unit_bounce"):
-        v, (g,) = value_and_grad(lambda e: EmbeddingSpace(space)(e), np.zeros((2, 3), np.float32))
+        v, (g,) = value_and_grad(lambda e, space=space: EmbeddingSpace(space)(e), np.zeros((2, 3), np.float32))
         assert_all_finite(v, g)
 
 
