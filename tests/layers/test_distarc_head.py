@@ -1,12 +1,14 @@
-"""DistArcHead: closed-form δ / cos θ / cos φ vs a float64 broadcast, prediction = nearest radial proxy,
-radius configuration and its errors, mixed precision, the 10,000-class size, round trip, digits smoke."""
+"""DistArcHead: closed-form δ / cos θ / cos φ vs a float64 broadcast, float32 precision next to a proxy at
+radius 100, prediction = nearest radial proxy, radius configuration and its errors, the shared layer checks
+(tests.harness), extreme-point gradients, the 10,000-class size, digits smoke."""
 
 import keras
 import numpy as np
 import pytest
 
 import zoo.data
-from tests.helpers import assert_all_finite, roundtrip, roundtrip_object, to_numpy, value_and_grad
+from tests.harness import check_layer
+from tests.helpers import assert_all_finite, roundtrip, to_numpy, value_and_grad
 from zoo.layers import DistArcHead
 from zoo.losses import DistArcLoss
 
@@ -84,20 +86,57 @@ def test_bad_radii(kw, match):
         DistArcHead(3, **kw)
 
 
-def test_mixed_precision_float32_and_finite_gradients():
-    keras.mixed_precision.set_global_policy("mixed_float16")
-    try:
-        head = DistArcHead(3, radial_gap=10.0)
-        x = np.array([[5.0, 0.0], [-5.0, 0.0], [0.0, 0.0]], np.float16)
-        out = head(x)
-        assert keras.backend.standardize_dtype(out.dtype) == "float32"
-        w = np.array([[1.0, 0.0, -1.0], [0.0, 1.0, 0.0]], np.float32)
-        loss = DistArcLoss()
-        value, grads = value_and_grad(lambda xx, kk: loss.call(np.array([0, 0, 1]), head.stateless_call([kk], [], xx)[0]),
-                                      x.astype(np.float32), w)
-        assert_all_finite(value, *grads)
-    finally:
-        keras.mixed_precision.set_global_policy("float32")
+def test_layer_checks():
+    """Build/call, config and `.keras` round trips, float32 output under mixed_float16, finite gradients,
+    one fit step (tests.harness)."""
+    x = (np.random.default_rng(3).normal(size=(8, 4)) * 5.0).astype(np.float32)
+    out = check_layer(DistArcHead(6, radii=[2.0, 3.0], classes_per_sphere=3), x, expected_shape=(8, 19))
+    assert (out[:, 6:].max(1) < out[:, :6].min(1)).all()
+
+
+def test_finite_loss_gradients_at_theta_zero_and_pi_and_origin():
+    head = DistArcHead(3, radial_gap=10.0)
+    x = np.array([[5.0, 0.0], [-5.0, 0.0], [0.0, 0.0], [0.0, 20.0]], np.float32)  # last: exactly at ω_1
+    head.build(x.shape)
+    w = np.array([[1.0, 0.0, -1.0], [0.0, 1.0, 0.0]], np.float32)
+    loss = DistArcLoss()
+    y = np.array([0, 0, 1, 1])
+    value, grads = value_and_grad(lambda xx, kk: loss.call(y, head.stateless_call([kk], [], xx)[0]), x, w)
+    assert_all_finite(value, *grads)
+
+
+@pytest.mark.parametrize("dist", [1e-3, 1e-2, 1e-1, 1.0, 10.0])
+def test_float32_precision_next_to_a_proxy_at_radius_100(dist):
+    """δ and cos φ against float64 at distance `dist` from the proxy of radius 100 (the closed form alone
+    was off ~5000x in δ at 1e-3 and ~1 in cos φ at 1e-2). The floor is the float32 rounding of the proxy
+    r·ŵ itself, an absolute error ~ε·r in x - ω: relative ε·r/dist in δ, absolute in cos φ."""
+    rng = np.random.default_rng(4)
+    d = 32
+    head = DistArcHead(10, kernel_initializer="random_normal")  # radii 10, 20, ..., 100
+    head.build((None, d))
+    w = to_numpy(head.kernel)
+    w_hat = w[:, 9].astype(np.float64) / np.linalg.norm(w[:, 9].astype(np.float64))
+    u = rng.normal(size=(32, d))
+    x = (100.0 * w_hat + dist * u / np.linalg.norm(u, axis=1, keepdims=True)).astype(np.float32)
+    delta, _, cos_phi = (to_numpy(t) for t in DistArcHead.unpack(head(x)))
+    rd, _, rp, _ = ref(x, w, head.class_radii)
+    floor = 4.0 * np.finfo(np.float32).eps * 100.0 / dist
+    rel = np.abs(delta - rd) / rd
+    assert rel[:, 9].max() < floor + 1e-6, (rel[:, 9].max(), floor)
+    assert np.abs(cos_phi - rp)[:, 9].max() < floor + 1e-6
+    assert rel.max() < floor + 1e-6  # the other columns (far from x) are at least as accurate
+    assert np.abs(cos_phi - rp).max() < floor + 1e-6
+
+
+def test_float32_precision_on_random_points():
+    rng = np.random.default_rng(5)
+    head = DistArcHead(10, kernel_initializer="random_normal")
+    x = (rng.normal(size=(256, 32)) * rng.uniform(1, 150, size=(256, 1))).astype(np.float32)
+    delta, cos, cos_phi = (to_numpy(t) for t in DistArcHead.unpack(head(x)))
+    rd, rc, rp, _ = ref(x, to_numpy(head.kernel), head.class_radii)
+    assert (np.abs(delta - rd) / rd).max() < 1e-6
+    assert np.abs(cos - rc).max() < 1e-6
+    assert np.abs(cos_phi - rp).max() < 2e-6
 
 
 def test_ten_thousand_classes_d512_batch128_forward_loss_and_prediction():
@@ -127,11 +166,10 @@ def test_training_smoke_on_digits_and_round_trip():
     emb = keras.layers.Dense(8)(keras.layers.Dense(64, activation="relu")(inp))
     head = DistArcHead(10, radial_gap=1.0, first_radius=1.0)
     model = keras.Model(inp, head(emb))
-    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss=DistArcLoss(lam=0.05), metrics=["sparse_categorical_accuracy"])
+    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss=DistArcLoss(lam=0.05),
+                  metrics=["sparse_categorical_accuracy"])
     hist = model.fit(f(xtr), ytr, batch_size=128, epochs=4, verbose=0).history
     assert hist["loss"][-1] < 0.6 * hist["loss"][0], hist["loss"]
     assert hist["sparse_categorical_accuracy"][-1] > 0.5
     loaded = roundtrip(model, f(xte[:32]))
     assert isinstance(loaded.loss, DistArcLoss) and loaded.loss.lam == 0.05
-    copy = roundtrip_object(DistArcHead(6, radii=[2.0, 3.0], classes_per_sphere=3))
-    assert copy.class_radii == [2.0, 2.0, 2.0, 3.0, 3.0, 3.0]

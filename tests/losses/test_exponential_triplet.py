@@ -4,7 +4,8 @@ term, c_n >= 1), zero-distance / single-class gradients, a digits training smoke
 import numpy as np
 import pytest
 
-from tests.helpers import assert_all_finite, roundtrip_object, to_numpy, value_and_grad
+from tests.harness import check_loss
+from tests.helpers import assert_all_finite, to_numpy, value_and_grad
 from tests.losses.test_triplet import brute_hardest, ref_dist
 from zoo.losses import ExponentialTripletLoss
 from zoo.losses.exponential_triplet import exponential_triplet_loss
@@ -60,7 +61,8 @@ def test_finite_gradients_identical_embeddings_and_single_class():
     x = np.full((6, 3), 0.3, np.float32)
     y = np.array([0, 0, 1, 1, 2, 2])
     for kind in ("euclidean", "cosine"):
-        v, (g,) = value_and_grad(lambda e: exponential_triplet_loss(y, e, 3, distance=kind, center_weight=1.0), x)
+        v, (g,) = value_and_grad(
+            lambda e, kind=kind: exponential_triplet_loss(y, e, 3, distance=kind, center_weight=1.0), x)
         assert_all_finite(v, g)
         assert float(v) == pytest.approx(-np.log(1e-7), rel=1e-5)   # q = 0: the negative term saturates
     v, (g,) = value_and_grad(lambda e: exponential_triplet_loss(np.zeros(6, int), e, 3, center_weight=1.0),
@@ -112,9 +114,11 @@ def test_bad_input():
         ExponentialTripletLoss(10, distance="poincare")
 
 
-def test_serialization():
+def test_keras_object_checks():
+    x, y = batch()
     loss = ExponentialTripletLoss(7, overlap_coef=2.0, distance="poincare", max_distance=8.0, pos_weight=0.5,
                                   neg_weight=2.0, center_weight=1.0, mean_inside_log=False, anchor_stride=3)
-    copy = roundtrip_object(loss)
+    check_loss(loss, y, x)
+    copy = ExponentialTripletLoss.from_config(loss.get_config())
     assert copy.get_config() == loss.get_config()
     assert copy.c_n == pytest.approx(2.0 / 7)

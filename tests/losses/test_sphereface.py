@@ -4,7 +4,8 @@ import keras
 import numpy as np
 import pytest
 
-from tests.helpers import assert_all_finite, roundtrip_object, to_numpy, value_and_grad
+from tests.harness import check_loss
+from tests.helpers import assert_all_finite, to_numpy, value_and_grad
 from zoo.losses import SphereFaceLoss
 from zoo.losses.sphereface import sphereface_loss, sphereface_psi
 
@@ -45,12 +46,14 @@ def test_loss_matches_reference_and_m1_is_softmax():
                                    rtol=1e-4, atol=5e-3)
     np.testing.assert_allclose(to_numpy(sphereface_loss(y, cos, 10.0, 1.0)), ref_ce(10.0 * cos.astype(np.float64), y),
                                rtol=1e-5, atol=1e-4)
+    check_loss(SphereFaceLoss(scale=16.0, margin=4.0), y, cos, expected=ref_sphereface(cos, y, 16.0, 4.0).mean(),
+               rtol=1e-4)
 
 
 def test_finite_at_cos_plus_minus_one():
     cos = np.array([[1.0, -1.0], [-1.0, 1.0], [1.0, 1.0]], np.float32)
     for m in (1.5, 4.0):
-        value, (g,) = value_and_grad(lambda c: sphereface_loss(np.array([0, 0, 1]), c, 30.0, m), cos)
+        value, (g,) = value_and_grad(lambda c, m=m: sphereface_loss(np.array([0, 0, 1]), c, 30.0, m), cos)
         assert_all_finite(value, g)
 
 
@@ -60,4 +63,3 @@ def test_bad_input():
             SphereFaceLoss(**kw)
     with pytest.raises(ValueError, match="labels"):
         SphereFaceLoss()(np.array([-1]), np.zeros((1, 3), np.float32))
-    assert roundtrip_object(SphereFaceLoss(margin=4.0)).margin == 4.0

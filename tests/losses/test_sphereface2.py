@@ -2,11 +2,11 @@
 
 import math
 
-import keras
 import numpy as np
 import pytest
 
-from tests.helpers import assert_all_finite, roundtrip_object, to_numpy, value_and_grad
+from tests.harness import check_loss
+from tests.helpers import assert_all_finite, to_numpy, value_and_grad
 from zoo.losses import SphereFace2Loss
 from zoo.losses.sphereface2 import sphereface2_bias, sphereface2_loss
 
@@ -31,11 +31,14 @@ def test_matches_float64_reference_with_opensphere_bias():
     # OpenSphere's closed form, written out independently here
     z = 0.7 / (0.3 * 9)
     ay, ai = 40 * (2 * 0.125 - 1 - 0.4), 40 * (2 * 0.125 - 1 + 0.4)
-    assert b == pytest.approx(math.log(2 * z) - ai - math.log(1 - z + math.sqrt((1 - z) ** 2 + 4 * z * math.exp(ay - ai))))
+    root = math.sqrt((1 - z) ** 2 + 4 * z * math.exp(ay - ai))
+    assert b == pytest.approx(math.log(2 * z) - ai - math.log(1 - z + root))
     np.testing.assert_allclose(to_numpy(sphereface2_loss(y, cos)), ref_sf2(cos, y, 40.0, 0.4, 0.7, 3.0, b),
                                rtol=1e-5, atol=1e-5)
     got = to_numpy(sphereface2_loss(y, cos, 30.0, 0.3, 0.6, 2.0, bias=-5.0, loss_weight=10.0))
     np.testing.assert_allclose(got, ref_sf2(cos, y, 30.0, 0.3, 0.6, 2.0, -5.0, 10.0), rtol=1e-5, atol=1e-5)
+    loss = SphereFace2Loss(scale=30.0, margin=0.3, lam=0.6, t=2.0, bias=-5.0, loss_weight=10.0)
+    check_loss(loss, y, cos, expected=ref_sf2(cos, y, 30.0, 0.3, 0.6, 2.0, -5.0, 10.0).mean(), rtol=1e-5)
 
 
 def test_t1_m0_is_weighted_sigmoid_cross_entropy_on_scaled_cos():
@@ -54,7 +57,6 @@ def test_finite_at_cos_plus_minus_one():
     cos = np.array([[1.0, -1.0, 0.0], [-1.0, 1.0, -1.0]], np.float32)
     value, (g,) = value_and_grad(lambda c: sphereface2_loss(np.array([0, 0]), c), cos)
     assert_all_finite(value, g)
-    assert keras.backend.standardize_dtype(sphereface2_loss(np.array([0, 0]), cos.astype(np.float16)).dtype) == "float32"
 
 
 def test_bad_input():
@@ -63,5 +65,3 @@ def test_bad_input():
             SphereFace2Loss(**kw)
     with pytest.raises(ValueError, match="labels"):
         SphereFace2Loss()(np.array([3]), np.zeros((1, 3), np.float32))
-    loss = SphereFace2Loss(scale=30.0, margin=0.3, bias=-2.0, loss_weight=10.0)
-    assert roundtrip_object(loss).get_config() == loss.get_config()

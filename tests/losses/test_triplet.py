@@ -4,9 +4,10 @@ same pairs as a brute-force loop; zero-distance / single-class gradients; bad in
 import numpy as np
 import pytest
 
-from tests.helpers import assert_all_finite, roundtrip_object, to_numpy, value_and_grad
-from zoo.losses import TripletLoss
 import zoo.geometry
+from tests.harness import check_loss
+from tests.helpers import assert_all_finite, to_numpy, value_and_grad
+from zoo.losses import TripletLoss
 from zoo.losses._mining import hardest, pair_masks, pairwise
 from zoo.losses.triplet import triplet_loss
 
@@ -131,10 +132,14 @@ def test_bad_input():
         TripletLoss(distance="manhattan")
 
 
-def test_serialization():
+def test_keras_object_checks():
     loss = TripletLoss(margin=0.4, mining="semi_hard", distance="cosine", squared=True, anchor_stride=3,
                        center_weight=0.5, center_margin=0.1)
-    copy = roundtrip_object(loss)
-    assert copy.get_config() == loss.get_config()
     x, y = batch()
-    assert float(to_numpy(copy(y, x))) == pytest.approx(float(to_numpy(loss(y, x))))
+    check_loss(loss, y, x)
+    assert TripletLoss.from_config(loss.get_config()).get_config() == loss.get_config()
+    # a geometry object or its config dict is stored as the config dict
+    as_object = TripletLoss(distance=zoo.geometry.get("poincare", c=0.5))
+    assert as_object.get_config()["distance"] == {"name": "poincare", "c": 0.5}
+    assert float(to_numpy(as_object(y, 0.1 * x))) == pytest.approx(float(to_numpy(triplet_loss(
+        y, 0.1 * x, distance={"name": "poincare", "c": 0.5}))))

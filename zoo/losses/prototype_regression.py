@@ -11,6 +11,7 @@ import keras
 from keras import ops
 
 from zoo._checks import check_choice
+from zoo.losses._common import take_target, target_mask
 from zoo.losses.function_loss import FunctionLoss
 
 __all__ = ["PrototypeRegressionLoss"]
@@ -72,9 +73,8 @@ def long_tail_weights(count_labels, labels, num_classes):
 
 
 def _pick(scores, labels, num_classes):
-    # Labels are clipped into range here; invalid ones become NaN in the caller.
-    index = ops.clip(labels, 0, num_classes - 1)[:, None]
-    return ops.take_along_axis(scores, index, axis=1)[:, 0]
+    # The label's column (0 for a label outside [0, C): those samples become NaN in the caller).
+    return take_target(scores, target_mask(labels, num_classes))
 
 
 def prototype_regression_loss(y_true, y_pred, form="balanced"):
