@@ -7,6 +7,7 @@ import pytest
 
 import zoo.backbones
 from tests.backbones.test_support import quick, shapes_only
+from tests.harness import check_layer
 from tests.helpers import roundtrip
 from zoo.backbones.cifar_resnet import PadShortcut, cifar_resnet
 
@@ -68,7 +69,9 @@ def test_odd_size_and_width():
 
 def test_pad_shortcut_matches_numpy():
     x = np.random.rand(2, 5, 6, 3).astype("float32")
-    y = keras.ops.convert_to_numpy(PadShortcut(8, stride=2)(x))
+    # the shared layer checks (config and .keras round trips, float16 under the policy, finite gradients);
+    # no fit step: the layer has no weights
+    y = check_layer(PadShortcut(8, stride=2), x, expected_shape=(2, 3, 3, 8), mixed_precision="policy", fit=False)
     expected = np.zeros((2, 3, 3, 8), "float32")
     expected[..., 2:5] = x[:, ::2, ::2, :]          # (8 - 3) = 5 zero channels: 2 before, 3 after
     np.testing.assert_array_equal(y, expected)

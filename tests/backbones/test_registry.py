@@ -4,10 +4,10 @@ On JAX every random initialiser is compiled once per weight shape (about 1 s eac
 the forward/backward tests share one small model per name (16x16x1 inputs, embedding_dim 4).
 """
 
+import keras
 import numpy as np
 import pytest
 
-import keras
 import zoo.backbones
 from tests.backbones.test_support import quick, shapes_only
 from tests.helpers import assert_all_finite, value_and_grad
