@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 import zoo.data
-from tests.helpers import assert_all_finite, roundtrip, roundtrip_object, to_numpy, value_and_grad
+from tests.harness import check_layer
+from tests.helpers import assert_all_finite, roundtrip, to_numpy, value_and_grad
 from zoo.layers import CosineHead
 from zoo.losses import ArcFaceLoss, CosFaceLoss, SphereFace2Loss, SphereFaceLoss
 
@@ -73,8 +74,14 @@ def test_bad_arguments():
     for bad in (0, -2, 2.5, True):
         with pytest.raises(ValueError, match="num_classes"):
             CosineHead(bad)
-    head = roundtrip_object(CosineHead(4, kernel_initializer="ones", name="h"))
-    assert head.num_classes == 4 and head.name == "h"
+
+
+
+def test_harness():
+    x = np.random.default_rng(0).normal(size=(4, 3)).astype(np.float32)
+    head = CosineHead(5, name="h")
+    check_layer(head, x, expected_shape=(4, 5))
+    assert head.get_config()["num_classes"] == 5
 
 
 @pytest.mark.parametrize("name", sorted(LOSSES))

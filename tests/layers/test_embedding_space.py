@@ -5,7 +5,8 @@ import keras
 import numpy as np
 import pytest
 
-from tests.helpers import assert_all_finite, roundtrip, roundtrip_object, to_numpy, value_and_grad
+from tests.harness import check_layer
+from tests.helpers import assert_all_finite, to_numpy, value_and_grad
 from zoo.layers import EmbeddingSpace
 
 
@@ -68,8 +69,5 @@ def test_bad_input():
         EmbeddingSpace("unit_bounce", bounce="poster")
 
 
-def test_serialization_and_keras_round_trip():
-    layer = EmbeddingSpace("unit_bounce", scale=1.5, bounce="squared")
-    assert roundtrip_object(layer).get_config() == layer.get_config()
-    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(3), EmbeddingSpace("unit_ball", scale=0.5)])
-    roundtrip(model, points())
+def test_harness():
+    check_layer(EmbeddingSpace("unit_bounce", scale=1.5, bounce="squared"), points(), expected_shape=(40, 3))
