@@ -49,6 +49,7 @@ def build_parser():
     p.add_argument("--optimizer", default="adam", choices=("adam", "sgd", "adamw"))
     p.add_argument("--augment", default="none", choices=("none", "flip", "crop", "flip_crop"))
     p.add_argument("--train-limit", type=int, default=None, help="use only the first N training images")
+    p.add_argument("--test-limit", type=int, default=None, help="evaluate on the first N test images only")
     return p
 
 
@@ -99,7 +100,7 @@ def train(args):
     model_path = os.path.join(out, "model.keras")
     model.save(model_path)
     plot_path = _plot_2d(args, spec, backbone, xte, yte, normalize, out)
-    summary = _summary(args, run_name, len(xtr), test_acc, test_loss, history, timer, model_path, plot_path,
+    summary = _summary(args, run_name, len(xtr), len(xte), test_acc, test_loss, history, timer, model_path, plot_path,
                        long_tail)
     common.write_summary(out, summary)
     print(f"[classification] test accuracy {test_acc:.4f} (loss {test_loss:.4f}); "
@@ -113,7 +114,7 @@ def _training_data(args):
     """The dataset's arrays, the training split long-tailed with --imbalance."""
     import zoo.data
 
-    (xtr, ytr), (xte, yte) = load_data(args.dataset, args.train_limit)
+    (xtr, ytr), (xte, yte) = load_data(args.dataset, args.train_limit, args.test_limit)
     if args.imbalance is not None:
         xtr, ytr = zoo.data.long_tail((xtr, ytr), imbalance=args.imbalance, seed=args.seed)
     return (xtr, ytr), (xte, yte)
@@ -158,7 +159,8 @@ def _plot_2d(args, spec, backbone, xte, yte, normalize, out):
     return plot_path
 
 
-def _summary(args, run_name, train_images, test_acc, test_loss, history, timer, model_path, plot_path, long_tail):
+def _summary(args, run_name, train_images, test_images, test_acc, test_loss, history, timer, model_path, plot_path,
+             long_tail):
     import numpy as np
 
     return {
@@ -173,6 +175,7 @@ def _summary(args, run_name, train_images, test_acc, test_loss, history, timer, 
         "lr": args.lr,
         "optimizer": args.optimizer,
         "train_images": int(train_images),
+        "test_images": int(test_images),
         "test_accuracy": float(test_acc),
         "test_loss": float(test_loss),
         "final_train_loss": float(history.history["loss"][-1]),

@@ -34,11 +34,12 @@ def test_head_options_parsing():
 def test_softmax_recipe_trains_saves_and_reloads(tmp_path):
     out = tmp_path / "run"
     summary = classification.main([
-        "--epochs", "2", "--train-limit", "2048", "--batch-size", "128", "--embedding-dim", "16",
-        "--out", str(out), "--verbose", "0",
+        "--epochs", "2", "--train-limit", "2048", "--test-limit", "1000", "--batch-size", "128",
+        "--embedding-dim", "16", "--out", str(out), "--verbose", "0",
     ])
     # A real (if small) training run: well above chance (10%) after 2 epochs on 2,048 images.
     assert summary["test_accuracy"] > 0.55, summary
+    assert summary["test_images"] == 1000
     assert len(summary["epoch_seconds"]) == 2
     with open(out / "metrics.json") as f:
         assert json.load(f)["test_accuracy"] == pytest.approx(summary["test_accuracy"])

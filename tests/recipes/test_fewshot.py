@@ -43,10 +43,10 @@ def test_fashion_mnist_split_trains_evaluates_and_saves(tmp_path, geometry):
     summary = fewshot.main([
         "--geometry", geometry, "--c", "0.05", "--shot", "2", "--query", "5", "--way", "5",
         "--train-way", "4", "--dim", "32", "--epochs", "2", "--episodes-per-epoch", "15",
-        "--test-episodes", "40", "--out", str(out), "--verbose", "0",
+        "--test-episodes", "30", "--out", str(out), "--verbose", "0",
     ])
     # 5-way on the 5 unseen test classes: chance is 20%; a few dozen episodes of real training beat it.
-    assert summary["test_episodes"] == 40
+    assert summary["test_episodes"] == 30
     assert summary["test_accuracy"] > 0.35, summary["test_accuracy"]
     assert 0 < summary["test_ci95"] < 0.1
     assert summary["train_way"] == 4
