@@ -172,13 +172,3 @@ class HyperbolicMLR(BallLayer):
         )
         return config
 
-
-def __getattr__(name):
-    # `_PoincareClassifier` was defined here until it became the public `zoo.layers.PoincareClassifier`;
-    # importers of the old name get the public class (loading `.keras` files that name it is handled by
-    # the alias class registered in zoo/layers/poincare_classifier.py).
-    if name == "_PoincareClassifier":
-        from zoo.layers.poincare_classifier import PoincareClassifier
-
-        return PoincareClassifier
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
