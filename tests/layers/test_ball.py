@@ -110,6 +110,9 @@ def test_shared_trainable_c_is_one_weight_and_survives_a_keras_round_trip():
 
 def test_bad_sharing_arguments():
     owner = ToPoincare(c=0.5, name="owner")
+    owner(keras.Input((3,)))
+    with pytest.raises(ValueError, match="shares the c of ToPoincare 'owner'.*do not come from that ball"):
+        HyperbolicMLR(3, c=owner)(keras.Input((3,)))  # the link could not be restored from a saved model
     with pytest.raises(ValueError, match="`train_c=True` makes c a weight of this layer"):
         ToPoincare(c=owner, train_c=True)
     with pytest.raises(ValueError, match="`c` must be a finite number > 0"):

@@ -46,10 +46,11 @@ class _OwnerRef:
     """Holds the layer whose ball is shared, out of sight of Keras' (and torch's) sub-layer tracking: the
     owner's weights belong to the owner, not to every layer that shares its c."""
 
-    __slots__ = ("layer",)
+    __slots__ = ("layer", "shared_by_argument")
 
-    def __init__(self, layer):
+    def __init__(self, layer, shared_by_argument):
         self.layer = layer
+        self.shared_by_argument = shared_by_argument  # `c=<layer>` (True) or linked to the upstream ball
 
 
 def _nested_outputs(op):
@@ -142,7 +143,7 @@ class BallLayer(keras.layers.Layer):
         self._owner = None
         share_ball = check_bool(share_ball, "share_ball", owner=type(self).__name__)
         if isinstance(c, BallLayer):
-            self._owner = _OwnerRef(c)
+            self._owner = _OwnerRef(c, shared_by_argument=True)
             c, share_ball = c.ball_owner().c, True
         elif not is_scalar_number(c):
             raise ValueError(f"{type(self).__name__}: `c` must be a finite number > 0 (curvature -c, ball "
@@ -200,9 +201,18 @@ class BallLayer(keras.layers.Layer):
         """Share or check the ball of the ball layers upstream of symbolic `inputs` (see the module doc)."""
         upstream = upstream_ball_layers(inputs)
         if not upstream:
+            if self._owner is not None and self._owner.shared_by_argument and any(
+                    isinstance(t, keras.KerasTensor) for t in keras.tree.flatten(inputs)):
+                owner = self._owner.layer
+                raise ValueError(
+                    f"{type(self).__name__} '{self.name}' shares the c of {type(owner).__name__} '{owner.name}' "
+                    f"(`c=<layer>`) but is called on inputs that do not come from that ball: a saved model "
+                    f"could not restore the link. Call it on that layer's output (or on tensors computed from "
+                    f"it), or give it a fixed c."
+                )
             return
         if self.share_ball and self._owner is None:
-            self._owner = _OwnerRef(upstream[0])
+            self._owner = _OwnerRef(upstream[0], shared_by_argument=False)
         for other in upstream:
             if other is not self and not self.same_ball(other):
                 raise ValueError(
