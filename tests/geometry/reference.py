@@ -85,3 +85,29 @@ def midpoint(x, c, weights=None):
     if weights is not None:
         gamma = gamma * weights[..., None]
     return from_klein(np.sum(gamma * k, axis=-2) / np.sum(gamma, axis=-2), c)
+
+
+# --- Euclidean space and the sphere -------------------------------------------------------------------
+
+
+def pairwise_sq_dist(x, y):
+    return ((x[:, None, :] - y[None, :, :]) ** 2).sum(-1)
+
+
+def weighted_mean(x, w=None):
+    """Mean over axis -2, weights over the points."""
+    if w is None:
+        return x.mean(-2)
+    return (x * w[..., None]).sum(-2) / w.sum(-1)[..., None]
+
+
+def normalize(x):
+    return x / np.linalg.norm(x, axis=-1, keepdims=True)
+
+
+def cosine(x, y):
+    return (normalize(x) * normalize(y)).sum(-1)
+
+
+def pairwise_cosine(x, y):
+    return normalize(x) @ normalize(y).T

@@ -1,22 +1,42 @@
-"""zoo.geometry.sphere against numpy, with finite gradients at 0 and at parallel/antiparallel vectors."""
+"""zoo.geometry.sphere against float64 numpy, identities, and finite gradients at 0 and at parallel and
+antiparallel vectors."""
 
 import numpy as np
 
+from tests.geometry import reference as ref
 from tests.helpers import assert_all_finite, to_numpy, value_and_grad
 from zoo.geometry import sphere as S
 
 
+def _points(seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(20, 7)).astype(np.float32), rng.normal(size=(20, 7)).astype(np.float32)
+
+
 def test_normalize_cosine_angle_match_numpy():
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(20, 7)).astype(np.float32)
-    y = rng.normal(size=(20, 7)).astype(np.float32)
-    xn = x / np.linalg.norm(x, axis=-1, keepdims=True)
-    yn = y / np.linalg.norm(y, axis=-1, keepdims=True)
-    np.testing.assert_allclose(to_numpy(S.normalize(x)), xn, rtol=1e-6, atol=1e-7)
-    np.testing.assert_allclose(to_numpy(S.cosine(x, y)), (xn * yn).sum(-1), atol=1e-6)
-    np.testing.assert_allclose(to_numpy(S.pairwise_cosine(x, y[:5])), xn @ yn[:5].T, atol=1e-6)
-    np.testing.assert_allclose(to_numpy(S.angle(x, y)), np.arccos((xn * yn).sum(-1)), atol=1e-5)
-    np.testing.assert_allclose(to_numpy(S.pairwise_angle(x, y[:5])), np.arccos(xn @ yn[:5].T), atol=1e-5)
+    x, y = _points()
+    x64, y64 = x.astype(np.float64), y.astype(np.float64)
+    np.testing.assert_allclose(to_numpy(S.normalize(x)), ref.normalize(x64), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(to_numpy(S.cosine(x, y)), ref.cosine(x64, y64), atol=1e-6)
+    np.testing.assert_allclose(to_numpy(S.pairwise_cosine(x, y[:5])), ref.pairwise_cosine(x64, y64[:5]), atol=1e-6)
+    np.testing.assert_allclose(to_numpy(S.angle(x, y)), np.arccos(ref.cosine(x64, y64)), atol=1e-5)
+    np.testing.assert_allclose(to_numpy(S.pairwise_angle(x, y[:5])), np.arccos(ref.pairwise_cosine(x64, y64[:5])),
+                               atol=1e-5)
+
+
+def test_normalize_is_idempotent_and_scale_invariant():
+    x, _ = _points(1)
+    n = to_numpy(S.normalize(x))
+    np.testing.assert_allclose(to_numpy(S.normalize(n)), n, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(to_numpy(S.normalize(x * np.float32(37.0))), n, rtol=1e-6, atol=1e-7)
+
+
+def test_cosine_and_angle_are_symmetric_and_pairwise_is_the_broadcast():
+    x, y = _points(2)
+    np.testing.assert_array_equal(to_numpy(S.cosine(x, y)), to_numpy(S.cosine(y, x)))
+    np.testing.assert_array_equal(to_numpy(S.angle(x, y)), to_numpy(S.angle(y, x)))
+    np.testing.assert_allclose(to_numpy(S.pairwise_cosine(x, y)), to_numpy(S.cosine(x[:, None], y[None])), atol=1e-6)
+    np.testing.assert_allclose(to_numpy(S.pairwise_angle(x, y)), to_numpy(S.angle(x[:, None], y[None])), atol=1e-5)
 
 
 def test_zero_vector_and_extreme_angles_have_finite_gradients():

@@ -1,15 +1,35 @@
 """Named clamp constants and numerically safe primitives shared by every geometry.
 
-Every clamp used anywhere in the zoo is a named constant here with the reason for its value.
-All functions are `keras.ops` only, so they run on TensorFlow, JAX and PyTorch.
+Every clamp used anywhere in the zoo is a named constant here with the reason for its value. All functions
+are `keras.ops` only, so they run on TensorFlow, JAX and PyTorch, and they keep their input's dtype: on the
+torch backend `keras.ops.maximum(x, 0.5)` and `keras.ops.minimum(x, 0.5)` with a Python float return
+float32 even for a float64 `x`, so floors and ceilings go through `clamp_min` / `clamp_max`, which pass the
+bound as a tensor of x's dtype.
+
+Example:
+    >>> x = keras.ops.zeros((2, 3))
+    >>> zoo.geometry.numerics.safe_norm(x)  # [[1e-15], [1e-15]], gradient 0 (not NaN)
 
 Reference:
-    Khrulkov et al., "Hyperbolic Image Embeddings", CVPR 2020 (hyptorch/pmath.py clamps);
-    seeds-spec §2.1, §2.9, §6.
+    Khrulkov et al., "Hyperbolic Image Embeddings", CVPR 2020 (the clamps of its hyptorch/pmath.py:
+    norms floored at 1e-5, artanh argument clipped to 1 - 1e-5 with a straight-through gradient, tanh
+    argument clipped to 15, points projected to norm (1 - 1e-3)/sqrt(c)).
 """
+
+from __future__ import annotations
+
+from typing import Any
 
 from keras import ops
 from keras.backend import standardize_dtype as backend_standardize_dtype
+
+__all__ = [
+    "MIN_NORM", "BALL_EPS", "ATANH_EPS", "TANH_MAX", "MIN_DENOM", "ACOS_EPS", "MIN_TRAINABLE_C", "LOG_EPS",
+    "ball_eps", "clamp_min", "clamp_max", "sq_norm", "safe_sqrt", "safe_norm", "clip_straight_through",
+    "artanh", "tanh_nonneg",
+]
+
+Tensor = Any  # a backend tensor (tf.Tensor, jax.Array, torch.Tensor) or anything keras.ops converts
 
 # Floor for vector norms. A norm is computed as sqrt(max(sum x^2, MIN_NORM^2)), so its gradient is
 # finite (zero) at x = 0: `ops.norm` has a NaN gradient at 0 on TF and JAX. hyptorch floors norms at
@@ -52,23 +72,59 @@ MIN_TRAINABLE_C = 1e-8
 LOG_EPS = 1e-7
 
 
-def ball_eps(dtype):
-    """BALL_EPS for a dtype (any backend's dtype object or name; float32's value unless float64)."""
+def ball_eps(dtype: Any) -> float:
+    """BALL_EPS for a dtype (any backend's dtype object or name; float32's value unless float64).
+
+    Example:
+        >>> zoo.geometry.numerics.ball_eps("float64")
+        1e-05
+    """
     return BALL_EPS.get(backend_standardize_dtype(dtype), 1e-3)
 
 
-def sq_norm(x, axis=-1, keepdims=True):
-    """Squared Euclidean norm along `axis`."""
-    return ops.sum(ops.square(x), axis=axis, keepdims=keepdims)
+def clamp_min(x: Tensor, lo: float) -> Tensor:
+    """max(x, lo) in x's dtype (`ops.maximum(x, lo)` with a Python float gives float32 on torch).
+
+    Example:
+        >>> zoo.geometry.numerics.clamp_min(keras.ops.convert_to_tensor([-1.0, 2.0]), 0.5)  # [0.5, 2.]
+    """
+    return ops.maximum(x, ops.convert_to_tensor(lo, dtype=x.dtype))
 
 
-def safe_sqrt(x, floor=MIN_NORM):
-    """sqrt(max(x, floor^2)): finite value and gradient at 0 (gradient 0 below the floor)."""
-    return ops.sqrt(ops.maximum(x, floor * floor))
+def clamp_max(x: Tensor, hi: float) -> Tensor:
+    """min(x, hi) in x's dtype (`ops.minimum(x, hi)` with a Python float gives float32 on torch).
+
+    Example:
+        >>> zoo.geometry.numerics.clamp_max(keras.ops.convert_to_tensor([-1.0, 2.0]), 0.5)  # [-1., 0.5]
+    """
+    return ops.minimum(x, ops.convert_to_tensor(hi, dtype=x.dtype))
 
 
-def safe_norm(x, axis=-1, keepdims=True, floor=MIN_NORM):
-    """Euclidean norm floored at `floor`, with a finite gradient at x = 0.
+def sq_norm(x: Tensor, axis: int = -1, keepdims: bool = True) -> Tensor:
+    """Squared Euclidean norm sum(x^2) along `axis`.
+
+    Written x * x: the same value as ops.square(x) (and the same gradient, 2 x), but one light kernel
+    on PyTorch, where keras' square costs about 1.5x a multiplication.
+
+    Example:
+        >>> zoo.geometry.numerics.sq_norm(keras.ops.convert_to_tensor([[3.0, 4.0]]))  # [[25.]]
+    """
+    return ops.sum(x * x, axis=axis, keepdims=keepdims)
+
+
+def safe_sqrt(x: Tensor, floor: float = MIN_NORM) -> Tensor:
+    """sqrt(max(x, floor^2)): finite value and gradient at 0 (gradient 0 below the floor).
+
+    Example:
+        >>> zoo.geometry.numerics.safe_sqrt(keras.ops.convert_to_tensor([0.0, 4.0]))  # [1e-15, 2.]
+    """
+    return ops.sqrt(clamp_min(x, floor * floor))
+
+
+def safe_norm(x: Tensor, axis: int = -1, keepdims: bool = True, floor: float = MIN_NORM) -> Tensor:
+    """Euclidean norm sqrt(max(sum x^2, floor^2)), floored at `floor`, with a finite gradient at x = 0.
+
+    `ops.norm` has a NaN gradient at 0 on TensorFlow and JAX.
 
     Args:
         x: tensor.
@@ -82,39 +138,39 @@ def safe_norm(x, axis=-1, keepdims=True, floor=MIN_NORM):
     return safe_sqrt(sq_norm(x, axis=axis, keepdims=keepdims), floor)
 
 
-def clip_straight_through(x, lo, hi):
+def clip_straight_through(x: Tensor, lo: float, hi: float) -> Tensor:
     """Clip `x` to [lo, hi] in the forward pass; pass the gradient through unchanged.
 
     stop_gradient(clip(x)) + (x - stop_gradient(x)): the value is clip(x) exactly (the second term is 0),
     the derivative is 1, so a function f applied to the result is differentiated at the clipped value
     (hyptorch's custom Artanh backward). The other common spelling, x + stop_gradient(clip(x) - x),
     rounds to exactly 1.0 for |x| >> 1 in float32 (1000 + (0.99999 - 1000)), making artanh infinite.
+
+    Example:
+        >>> zoo.geometry.numerics.clip_straight_through(keras.ops.convert_to_tensor([2.0]), -1.0, 1.0)  # [1.]
     """
     x = ops.convert_to_tensor(x)
     return ops.stop_gradient(ops.clip(x, lo, hi)) + (x - ops.stop_gradient(x))
 
 
-def artanh(x):
-    """artanh with the straight-through clip to ±(1 - ATANH_EPS) (hyptorch's Artanh)."""
+def artanh(x: Tensor) -> Tensor:
+    """artanh(x) with the straight-through clip of x to ±(1 - ATANH_EPS) (hyptorch's Artanh).
+
+    Example:
+        >>> zoo.geometry.numerics.artanh(keras.ops.convert_to_tensor([0.5, 1.0]))  # [0.5493, 6.1030]
+    """
     return ops.arctanh(clip_straight_through(x, -1.0 + ATANH_EPS, 1.0 - ATANH_EPS))
 
 
-def tanh(x):
-    """tanh with its argument clipped to ±TANH_MAX (hyptorch's tanh)."""
-    return ops.tanh(ops.clip(x, -TANH_MAX, TANH_MAX))
-
-
-def tanh_nonneg(t):
+def tanh_nonneg(t: Tensor) -> Tensor:
     """tanh(t) for t >= 0 as -expm1(-2t) / (2 + expm1(-2t)), argument clipped to [0, TANH_MAX].
 
     TensorFlow's float32 tanh is a fast rational approximation with ~1e-6 relative error; Möbius
     additions next to the boundary cancel and amplify that ~1000x. expm1 is accurate to an ulp on every
     backend, so this form keeps the exponential maps at float32 accuracy.
+
+    Example:
+        >>> zoo.geometry.numerics.tanh_nonneg(keras.ops.convert_to_tensor([0.0, 1.0]))  # [0., 0.7616]
     """
-    e = ops.expm1(-2.0 * ops.minimum(t, TANH_MAX))  # t >= 0 by contract: no clip at 0 (ties halve gradients on JAX)
+    e = ops.expm1(-2.0 * clamp_max(t, TANH_MAX))  # t >= 0 by contract: no clip at 0 (ties halve gradients on JAX)
     return -e / (2.0 + e)
-
-
-def safe_div(num, den, floor=MIN_DENOM):
-    """num / max(den, floor) for non-negative denominators."""
-    return num / ops.maximum(den, floor)

@@ -1,0 +1,34 @@
+"""Tensor plumbing shared by the geometry modules (private): input conversion and type aliases.
+
+Example:
+    >>> from zoo.geometry._tensors import float_tensors
+    >>> x, y = float_tensors([[1, 2]], np.zeros((1, 2)))  # float32 and float64 backend tensors
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from keras import ops
+
+__all__ = ["Tensor", "TensorLike", "float_tensors"]
+
+#: A backend tensor (tf.Tensor, jax.Array, torch.Tensor, a keras Variable or KerasTensor).
+Tensor = Any
+#: What the geometry functions accept for points: a backend tensor, a numpy array or nested lists.
+TensorLike = Any
+
+
+def float_tensors(*xs: TensorLike) -> Any:
+    """Convert inputs (numpy arrays, lists, tensors) to backend tensors of a floating dtype.
+
+    Floating inputs keep their dtype; integer and boolean inputs become float32. One input gives one
+    tensor, several give a list.
+    """
+    out = []
+    for x in xs:
+        x = ops.convert_to_tensor(x)
+        if "float" not in str(x.dtype):
+            x = ops.cast(x, "float32")
+        out.append(x)
+    return out if len(out) > 1 else out[0]
