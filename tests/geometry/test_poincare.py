@@ -156,10 +156,12 @@ def _float64_supported():
     return keras.backend.standardize_dtype(ops.zeros((1,), dtype="float64").dtype) == "float64"
 
 
-@pytest.mark.parametrize("op", ["pairwise_dist", "from_klein", "midpoint", "dist", "expmap0", "mobius_add"])
+@pytest.mark.parametrize(
+    "op", ["pairwise_dist", "from_klein", "midpoint", "dist", "expmap0", "mobius_add", "mobius_matvec"]
+)
 def test_float64_inputs_give_float64_results(op):
-    """On torch, keras' maximum/minimum with a Python float return float32; every op keeps float64 (and its
-    accuracy) on every backend that has float64 (JAX without x64 does not)."""
+    """On torch, keras' maximum, minimum and matmul return float32 for float64 inputs; every op keeps float64
+    (and its accuracy) on every backend that has float64 (JAX without x64 does not)."""
     if not _float64_supported():
         pytest.skip("float64 is not enabled on this backend")
     c = 0.05
@@ -167,6 +169,7 @@ def test_float64_inputs_give_float64_results(op):
     x64 = ball_points(rng, 24, 4, c, 0.999, 0.9).astype(np.float64)
     y64 = ball_points(rng, 24, 4, c, 0.999, 0.9).astype(np.float64)
     k64 = ref.to_klein(x64, c)
+    m64 = np.eye(4) * 0.5
     got, want = {
         "pairwise_dist": (lambda: P.pairwise_dist(x64, y64, c), lambda: ref.pairwise_dist(x64, y64, c)),
         "from_klein": (lambda: P.from_klein(k64, c), lambda: ref.from_klein(k64, c)),
@@ -174,6 +177,7 @@ def test_float64_inputs_give_float64_results(op):
         "dist": (lambda: P.dist(x64, y64, c), lambda: ref.dist(x64, y64, c)),
         "expmap0": (lambda: P.expmap0(ref.logmap0(x64, c), c), lambda: x64),
         "mobius_add": (lambda: P.mobius_add(x64, y64, c), lambda: ref.mobius_add(x64, y64, c)),
+        "mobius_matvec": (lambda: P.mobius_matvec(m64, x64, c), lambda: ref.mobius_matvec(m64, x64, c)),
     }[op]
     out = got()
     assert keras.backend.standardize_dtype(out.dtype) == "float64"

@@ -1,7 +1,9 @@
 """zoo.geometry.sphere against float64 numpy, identities, and finite gradients at 0 and at parallel and
 antiparallel vectors."""
 
+import keras
 import numpy as np
+import pytest
 
 from tests.geometry import reference as ref
 from tests.helpers import assert_all_finite, to_numpy, value_and_grad
@@ -48,3 +50,13 @@ def test_zero_vector_and_extreme_angles_have_finite_gradients():
     np.testing.assert_allclose(to_numpy(S.normalize(x[:1])), 0.0)
     ang = to_numpy(S.angle(x[1:3], y[1:3]))
     np.testing.assert_allclose(ang, [0.0, np.pi], atol=1e-3)
+
+
+def test_float64_stays_float64():
+    """keras' torch matmul returns float32 for float64 inputs; pairwise_cosine keeps float64 (where it exists)."""
+    x, y = (a.astype(np.float64) for a in _points(3))
+    out = S.pairwise_cosine(x, y)
+    if keras.backend.standardize_dtype(keras.ops.zeros((1,), dtype="float64").dtype) != "float64":
+        pytest.skip("float64 is not enabled on this backend")
+    assert keras.backend.standardize_dtype(out.dtype) == "float64"
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(out), ref.pairwise_cosine(x, y), rtol=1e-12, atol=1e-15)

@@ -10,8 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from keras import ops
+from keras.backend import standardize_dtype
 
-__all__ = ["Tensor", "TensorLike", "float_tensors"]
+__all__ = ["Tensor", "TensorLike", "float_tensors", "matmul"]
 
 #: A backend tensor (tf.Tensor, jax.Array, torch.Tensor, a keras Variable or KerasTensor).
 Tensor = Any
@@ -32,3 +33,14 @@ def float_tensors(*xs: TensorLike) -> Any:
             x = ops.cast(x, "float32")
         out.append(x)
     return out if len(out) > 1 else out[0]
+
+
+def matmul(a: Tensor, b: Tensor) -> Tensor:
+    """a @ b for a [..., k] and a matrix b [k, m], in a's dtype.
+
+    keras 3.15's `ops.matmul` returns float32 for two float64 tensors on the torch backend; float64 goes
+    through `ops.einsum`, which keeps it. Other dtypes use `ops.matmul` (the same numbers as before).
+    """
+    if standardize_dtype(a.dtype) == "float64":
+        return ops.einsum("...k,km->...m", a, b)
+    return ops.matmul(a, b)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from keras import ops
 
 from zoo.geometry import numerics as nx
-from zoo.geometry._tensors import Tensor, TensorLike, float_tensors
+from zoo.geometry._tensors import Tensor, TensorLike, float_tensors, matmul
 from zoo.geometry.base import Geometry
 
 __all__ = ["Euclidean", "sq_dist", "dist", "pairwise_sq_dist", "pairwise_dist", "mean"]
@@ -64,7 +64,7 @@ def pairwise_sq_dist(x: TensorLike, y: TensorLike) -> Tensor:
     x, y = float_tensors(x, y)
     x2 = nx.sq_norm(x)
     y2 = ops.transpose(nx.sq_norm(y))
-    return ops.relu(x2 + y2 - 2.0 * ops.matmul(x, ops.transpose(y)))  # relu keeps float64 on torch
+    return ops.relu(x2 + y2 - 2.0 * matmul(x, ops.transpose(y)))  # relu keeps float64 on torch
 
 
 def pairwise_dist(x: TensorLike, y: TensorLike) -> Tensor:

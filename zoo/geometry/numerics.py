@@ -2,9 +2,9 @@
 
 Every clamp used anywhere in the zoo is a named constant here with the reason for its value. All functions
 are `keras.ops` only, so they run on TensorFlow, JAX and PyTorch, and they keep their input's dtype: on the
-torch backend `keras.ops.maximum(x, 0.5)` and `keras.ops.minimum(x, 0.5)` with a Python float return
-float32 even for a float64 `x`, so floors and ceilings go through `clamp_min` / `clamp_max`, which pass the
-bound as a tensor of x's dtype.
+torch backend `keras.ops.maximum` and `keras.ops.minimum` return float32 even for float64 inputs (keras
+3.15 resolves the result dtype of two torch tensors, or of a tensor and a Python float, to float32), so
+floors and ceilings go through `clamp_min` / `clamp_max`, written with `ops.clip`, which keeps the dtype.
 
 Example:
     >>> x = keras.ops.zeros((2, 3))
@@ -18,6 +18,7 @@ Reference:
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from keras import ops
@@ -83,21 +84,23 @@ def ball_eps(dtype: Any) -> float:
 
 
 def clamp_min(x: Tensor, lo: float) -> Tensor:
-    """max(x, lo) in x's dtype (`ops.maximum(x, lo)` with a Python float gives float32 on torch).
+    """max(x, lo) in x's dtype (`ops.maximum` gives float32 for float64 inputs on torch).
+
+    The gradient is 1 above `lo` and 0 below it, as for `ops.maximum`.
 
     Example:
         >>> zoo.geometry.numerics.clamp_min(keras.ops.convert_to_tensor([-1.0, 2.0]), 0.5)  # [0.5, 2.]
     """
-    return ops.maximum(x, ops.convert_to_tensor(lo, dtype=x.dtype))
+    return ops.clip(x, lo, math.inf)
 
 
 def clamp_max(x: Tensor, hi: float) -> Tensor:
-    """min(x, hi) in x's dtype (`ops.minimum(x, hi)` with a Python float gives float32 on torch).
+    """min(x, hi) in x's dtype (`ops.minimum` gives float32 for float64 inputs on torch).
 
     Example:
         >>> zoo.geometry.numerics.clamp_max(keras.ops.convert_to_tensor([-1.0, 2.0]), 0.5)  # [-1., 0.5]
     """
-    return ops.minimum(x, ops.convert_to_tensor(hi, dtype=x.dtype))
+    return ops.clip(x, -math.inf, hi)
 
 
 def sq_norm(x: Tensor, axis: int = -1, keepdims: bool = True) -> Tensor:

@@ -42,7 +42,7 @@ from typing import Any
 from keras import ops
 
 from zoo.geometry import numerics as nx
-from zoo.geometry._tensors import Tensor, TensorLike, float_tensors
+from zoo.geometry._tensors import Tensor, TensorLike, float_tensors, matmul
 from zoo.geometry.base import Geometry
 from zoo.geometry.curvature import c_tensor, check_c
 
@@ -283,7 +283,7 @@ def pairwise_dist(x: TensorLike, y: TensorLike, c: Curvature = 1.0) -> Tensor:
     sqrt_c = ops.sqrt(c)
     x2 = nx.sq_norm(x)  # [n, 1]
     y2 = ops.transpose(nx.sq_norm(y))  # [1, m]
-    diff2 = ops.relu(x2 + y2 - 2.0 * ops.matmul(x, ops.transpose(y)))  # relu keeps float64 on torch
+    diff2 = ops.relu(x2 + y2 - 2.0 * matmul(x, ops.transpose(y)))  # relu keeps float64 on torch
     a = nx.clamp_min(1.0 - c * x2, nx.MIN_DENOM)
     b = nx.clamp_min(1.0 - c * y2, nx.MIN_DENOM)
     return 2.0 / sqrt_c * ops.arcsinh(sqrt_c * nx.safe_sqrt(diff2) / ops.sqrt(a * b))
@@ -308,7 +308,7 @@ def mobius_matvec(m: TensorLike, x: TensorLike, c: Curvature = 1.0) -> Tensor:
     c = c_tensor(c, x.dtype)
     sqrt_c = ops.sqrt(c)
     x_norm = nx.safe_norm(x)
-    mx = ops.matmul(x, ops.cast(m, x.dtype))
+    mx = matmul(x, ops.cast(m, x.dtype))
     mx_norm = nx.safe_norm(mx)
     res = nx.tanh_nonneg(mx_norm / x_norm * nx.artanh(sqrt_c * x_norm)) * mx / (mx_norm * sqrt_c)
     return project(res, c)

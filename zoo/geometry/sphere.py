@@ -18,7 +18,7 @@ from keras import ops
 
 from zoo.geometry import euclidean
 from zoo.geometry import numerics as nx
-from zoo.geometry._tensors import Tensor, TensorLike, float_tensors
+from zoo.geometry._tensors import Tensor, TensorLike, float_tensors, matmul
 from zoo.geometry.base import Geometry
 
 __all__ = ["Sphere", "DISTANCES", "normalize", "cosine", "pairwise_cosine", "angle", "pairwise_angle"]
@@ -68,7 +68,7 @@ def pairwise_cosine(x: TensorLike, y: TensorLike) -> Tensor:
         >>> zoo.geometry.sphere.pairwise_cosine(keras.ops.eye(2), keras.ops.eye(2))  # identity
     """
     x, y = float_tensors(x, y)
-    return ops.clip(ops.matmul(normalize(x), ops.transpose(normalize(y))), -1.0, 1.0)
+    return ops.clip(matmul(normalize(x), ops.transpose(normalize(y))), -1.0, 1.0)
 
 
 def angle(x: TensorLike, y: TensorLike, keepdims: bool = False) -> Tensor:
