@@ -14,10 +14,8 @@ from zoo.losses._common import (
     arcface_target,
     int_labels,
     poison_invalid,
-    sparse_softmax_cross_entropy,
     take_target,
-    target_mask,
-    with_target,
+    target_cross_entropy,
 )
 from zoo.losses.function_loss import FunctionLoss
 
@@ -26,22 +24,21 @@ __all__ = ["DistArcLoss"]
 FORMS = ("paper", "code")
 
 
-def distarc_logits(labels, delta, cos_theta, cos_phi, num_classes, scale=1.0, margin=0.5, lam=0.005,
-                   use_cos_phi=True, form="paper"):
-    """(logits [B, K], δ_y [B]) of the DistArc softmax; see `distarc_loss`.
+def distarc_logits(labels, delta, cos_theta, cos_phi, scale=1.0, margin=0.5, lam=0.005, use_cos_phi=True,
+                   form="paper"):
+    """(other logits [B, K], target logit [B], δ_y [B]) of the DistArc softmax; see `distarc_loss`.
 
-    The other columns are s·cos θ_j - λ·δ_j; the target column is written with one `where` (no one-hot)."""
-    mask = target_mask(labels, num_classes)
-    cos_y = take_target(cos_theta, mask)
-    delta_y = take_target(delta, mask)
+    The other logits are s·cos θ_j - λ·δ_j for every column; the target logit replaces the label's."""
+    cos_y = take_target(cos_theta, labels)
+    delta_y = take_target(delta, labels)
     angular_y = arcface_target(cos_y, margin)
     if use_cos_phi:
-        angular_y = angular_y + take_target(cos_phi, mask)
+        angular_y = angular_y + take_target(cos_phi, labels)
     target = float(scale) * angular_y
     if form == "paper":
         target = target - float(lam) * delta_y
     others = float(scale) * cos_theta - float(lam) * delta
-    return with_target(others, target, mask), delta_y
+    return others, target, delta_y
 
 
 def distarc_loss(y_true, y_pred, scale=1.0, margin=0.5, lam=0.005, use_cos_phi=True, form="paper"):
@@ -76,8 +73,9 @@ def distarc_loss(y_true, y_pred, scale=1.0, margin=0.5, lam=0.005, use_cos_phi=T
     delta, cos_theta, cos_phi = DistArcHead.unpack(y_pred)
     k = int(delta.shape[-1])
     labels = int_labels(y_true, k, "distarc_loss")
-    logits, delta_y = distarc_logits(labels, delta, cos_theta, cos_phi, k, scale, margin, lam, use_cos_phi, form)
-    per_sample = sparse_softmax_cross_entropy(labels, logits)
+    others, target, delta_y = distarc_logits(labels, delta, cos_theta, cos_phi, scale, margin, lam, use_cos_phi,
+                                             form)
+    per_sample = target_cross_entropy(others, target, labels)
     if form == "code":
         per_sample = per_sample + float(lam) * delta_y
     return poison_invalid(per_sample, labels, k)

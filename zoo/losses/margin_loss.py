@@ -12,10 +12,8 @@ from zoo.losses._common import (
     int_labels,
     num_classes_of,
     poison_invalid,
-    sparse_softmax_cross_entropy,
     take_target,
-    target_mask,
-    with_target,
+    target_cross_entropy,
 )
 from zoo.losses.function_loss import FunctionLoss
 
@@ -28,9 +26,9 @@ def margin_softmax_loss(y_true, cos_theta, target_logit: Callable, scale: float 
 
         L = -log( e^{s·ψ(cos θ_y)} / (e^{s·ψ(cos θ_y)} + Σ_{j≠y} e^{s·cos θ_j}) )
 
-    Built for speed at many classes: the target column is read ([B]), transformed, and written back with
-    one `where(arange(K) == y)` select; the cross-entropy is the backends' fused sparse kernel. No
-    [B, K] one-hot arithmetic.
+    Built for speed at many classes: the target column is read ([B]), transformed, and only the [B]
+    target logit enters the cross-entropy directly (L = logsumexp(z) - s·ψ); the [B, K] logits are built
+    once, in the form that is fastest on each backend (`zoo.losses._common.target_cross_entropy`).
 
     Args:
         y_true: int labels [B] (or [B, 1]; floats are cast back to int).
@@ -46,9 +44,10 @@ def margin_softmax_loss(y_true, cos_theta, target_logit: Callable, scale: float 
     cos = ops.cast(cos_theta, "float32")
     k = num_classes_of(cos, owner)
     labels = int_labels(y_true, k, owner)
-    mask = target_mask(labels, k)
-    logits = float(scale) * with_target(cos, target_logit(take_target(cos, mask)), mask)
-    return poison_invalid(sparse_softmax_cross_entropy(labels, logits), labels, k)
+    s = float(scale)
+    cos_y = take_target(cos, labels)
+    per_sample = target_cross_entropy(s * cos, s * target_logit(cos_y), labels, others_y=s * cos_y)
+    return poison_invalid(per_sample, labels, k)
 
 
 @keras.saving.register_keras_serializable(package="zoo")

@@ -11,7 +11,7 @@ import keras
 from keras import ops
 
 from zoo._checks import check_choice
-from zoo.losses._common import take_target, target_mask
+from zoo.losses._common import take_target
 from zoo.losses.function_loss import FunctionLoss
 
 __all__ = ["PrototypeRegressionLoss"]
@@ -74,7 +74,7 @@ def long_tail_weights(count_labels, labels, num_classes):
 
 def _pick(scores, labels, num_classes):
     # The label's column (0 for a label outside [0, C): those samples become NaN in the caller).
-    return take_target(scores, target_mask(labels, num_classes))
+    return take_target(scores, labels)
 
 
 def prototype_regression_loss(y_true, y_pred, form="balanced"):
