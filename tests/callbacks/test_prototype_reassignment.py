@@ -146,6 +146,7 @@ class _AssignmentSpy(keras.callbacks.Callback):
         self.head, self.trained_with = head, []
 
     def on_train_batch_begin(self, batch, logs=None):
+        _ = self.model  # on JAX, reading `Callback.model` attaches the training state to the variables
         self.trained_with.append(to_numpy(self.head.assignment).copy())
 
 

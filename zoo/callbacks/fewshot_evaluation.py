@@ -1,9 +1,10 @@
 """`FewShotEvaluation`: validation-episode accuracy every epoch and model selection on it."""
 
-import numbers
 
 import keras
 import numpy as np
+
+from zoo._checks import check_int
 
 __all__ = ["FewShotEvaluation"]
 
@@ -57,16 +58,11 @@ class FewShotEvaluation(keras.callbacks.Callback):
     def __init__(self, val_episodes, every_n_epochs=1, restore_best=True, monitor_name="val_fewshot_accuracy",
                  num_episodes=None, verbose=1):
         super().__init__()
-        if isinstance(every_n_epochs, bool) or not isinstance(every_n_epochs, numbers.Integral) \
-                or every_n_epochs < 1:
-            raise ValueError(f"FewShotEvaluation: `every_n_epochs` must be an integer >= 1; "
-                             f"got {every_n_epochs!r}.")
+        every_n_epochs = check_int(every_n_epochs, "every_n_epochs", minimum=1, owner="FewShotEvaluation")
         if not isinstance(monitor_name, str) or not monitor_name:
             raise ValueError(f"FewShotEvaluation: `monitor_name` must be a non-empty string; got {monitor_name!r}.")
-        if num_episodes is not None and (isinstance(num_episodes, bool)
-                                         or not isinstance(num_episodes, numbers.Integral) or num_episodes < 1):
-            raise ValueError(f"FewShotEvaluation: `num_episodes` must be None or an integer >= 1; "
-                             f"got {num_episodes!r}.")
+        if num_episodes is not None:
+            num_episodes = check_int(num_episodes, "num_episodes", minimum=1, owner="FewShotEvaluation")
         if val_episodes is None:
             raise ValueError("FewShotEvaluation: `val_episodes` is required (a dataset of (x, y) episodes).")
         self.val_episodes = val_episodes
