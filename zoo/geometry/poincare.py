@@ -373,8 +373,8 @@ def midpoint(x: TensorLike, c: Curvature = 1.0, weights: TensorLike | None = Non
 
     Reference:
         Ungar, "A Gyrovector Space Approach to Hyperbolic Geometry", 2008 (Einstein midpoint);
-        Khrulkov et al., CVPR 2020 (hyptorch's poincare_mean: to Klein, Lorentz factors, weighted mean,
-        back to the ball; the same function evaluated in that order).
+        Khrulkov et al., CVPR 2020 (hyptorch's poincare_mean computes the same function step by step: to
+        Klein, Lorentz factors, weighted mean, back to the ball; benchmarks/midpoint.py compares the two).
     """
     x = float_tensors(x)
     c = check_c(c)  # a Python float multiplies a tensor in the tensor's dtype on every backend
