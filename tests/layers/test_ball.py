@@ -78,7 +78,7 @@ def test_one_ball_passes():
 
 
 def test_shared_trainable_c_is_one_weight_and_survives_a_keras_round_trip():
-    x = keras.Input((3,))
+    x = keras.Input((4,))
     to_ball = ToPoincare(c=0.5, train_c=True, name="to_ball")
     hidden = HyperbolicLinear(4, c=to_ball, name="hidden")
     mlr = HyperbolicMLR(3, c=to_ball, name="mlr")
@@ -93,7 +93,7 @@ def test_shared_trainable_c_is_one_weight_and_survives_a_keras_round_trip():
         assert layer.ball_owner() is to_ball
         assert float(to_numpy(layer.curvature)) == pytest.approx(trained, rel=1e-6)
     # the MLR computes on the trained ball: equal to a fixed-c MLR with the same weights
-    data = np.random.default_rng(0).normal(size=(6, 3)).astype(np.float32)
+    data = np.random.default_rng(0).normal(size=(8, 4)).astype(np.float32)
     points = to_numpy(hidden(to_ball(data)))
     fixed = HyperbolicMLR(3, c=trained)
     fixed.build((None, 4))

@@ -57,7 +57,8 @@ def test_bad_input_and_roundtrip():
         FromPoincare(c=1.0, base_point=[1.0, 0.0])
     with pytest.raises(ValueError, match="input has dimension 2 but `ball_dim` is 3"):
         FromPoincare(ball_dim=3)(np.zeros((1, 2), np.float32))
-    layer = FromPoincare(c=0.5, train_c=True, train_x=True, base_point=[0.1, 0.2, 0.0])
-    check_layer(layer, np.full((2, 3), 0.3, np.float32), expected_shape=(2, 3))
+    layer = FromPoincare(c=0.5, train_c=True, train_x=True, base_point=[0.1, 0.2, 0.0, 0.0])
+    points = np.random.default_rng(3).uniform(-0.3, 0.3, size=(8, 4)).astype(np.float32)
+    check_layer(layer, points, expected_shape=(8, 4))
     cfg = layer.get_config()
     assert (cfg["c"], cfg["train_c"], cfg["train_x"]) == (0.5, True, True)

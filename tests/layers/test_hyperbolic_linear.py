@@ -55,6 +55,7 @@ def test_bad_input_and_roundtrip():
     with pytest.raises(ValueError, match="`units` must be an integer >= 1"):
         HyperbolicLinear(0)
     layer = HyperbolicLinear(3, c=0.5, use_bias=True)
-    check_layer(layer, np.full((2, 4), 0.2, np.float32), expected_shape=(2, 3))
+    points = np.random.default_rng(3).uniform(-0.3, 0.3, size=(8, 4)).astype(np.float32)
+    check_layer(layer, points, expected_shape=(8, 3))
     cfg = layer.get_config()
     assert (cfg["units"], cfg["c"], cfg["use_bias"]) == (3, 0.5, True)

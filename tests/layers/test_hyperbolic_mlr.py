@@ -192,8 +192,8 @@ def test_harness():
     for the MLR alone and for the composite with a trainable c and base point."""
     rng = np.random.default_rng(5)
     check_layer(HyperbolicMLR(5, c=0.3, ball_dim=4), ball_points(rng, 8, 4, 0.3, 0.9), expected_shape=(8, 5))
-    head = PoincareClassifier(3, c=0.05, train_c=True, train_x=True, riemannian=False, ball_dim=6)
-    check_layer(head, rng.normal(size=(8, 6)).astype(np.float32), expected_shape=(8, 3))
+    head = PoincareClassifier(3, c=0.05, train_c=True, train_x=True, riemannian=False, ball_dim=4)
+    check_layer(head, rng.normal(size=(8, 4)).astype(np.float32), expected_shape=(8, 3))
     assert head.get_config()["c"] == 0.05 and head.get_config()["train_c"] is True
 
 

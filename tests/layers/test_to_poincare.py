@@ -168,12 +168,14 @@ def test_harness_and_float32_next_to_the_boundary_under_mixed_precision():
     """Build/call, config and .keras round trips, float32 under mixed_float16, finite gradients, one fit step
     (the trainable c and base point move) for the richest configuration; then the float32 margin: in float16
     1 - c||y||^2 near the projection radius has no significant digit left, the layer's float32 keeps it."""
-    x = np.random.default_rng(5).normal(size=(4, 3)).astype(np.float32)
-    layer = ToPoincare(c=0.5, train_c=True, train_x=True, base_point=[0.1, -0.2, 0.3], ball_dim=3, riemannian=False)
-    check_layer(layer, x, expected_shape=(4, 3))
+    x = np.random.default_rng(5).normal(size=(8, 4)).astype(np.float32)  # [8, 4]: the shape of every ball
+    # layer's harness run, so that JAX compiles the shared primitives once
+    layer = ToPoincare(c=0.5, train_c=True, train_x=True, base_point=[0.1, -0.2, 0.3, 0.0], ball_dim=4,
+                       riemannian=False)
+    check_layer(layer, x, expected_shape=(8, 4))
     cfg = layer.get_config()
-    assert (cfg["c"], cfg["train_c"], cfg["train_x"], cfg["ball_dim"], cfg["riemannian"]) == (0.5, True, True, 3, False)
-    assert cfg["base_point"] == pytest.approx([0.1, -0.2, 0.3])
+    assert (cfg["c"], cfg["train_c"], cfg["train_x"], cfg["ball_dim"], cfg["riemannian"]) == (0.5, True, True, 4, False)
+    assert cfg["base_point"] == pytest.approx([0.1, -0.2, 0.3, 0.0])
     previous = keras.config.dtype_policy()
     keras.config.set_dtype_policy("mixed_float16")
     try:
