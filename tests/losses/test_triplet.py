@@ -138,6 +138,9 @@ def test_keras_object_checks():
     x, y = batch()
     check_loss(loss, y, x)
     assert TripletLoss.from_config(loss.get_config()).get_config() == loss.get_config()
+    # geometry names and aliases are zoo.geometry.get's: "cos" is the cosine distance on the sphere
+    assert float(to_numpy(TripletLoss(distance="cos")(y, x))) == pytest.approx(
+        float(to_numpy(TripletLoss(distance="cosine")(y, x))))
     # a geometry object or its config dict is stored as the config dict
     as_object = TripletLoss(distance=zoo.geometry.get("poincare", c=0.5))
     assert as_object.get_config()["distance"] == {"name": "poincare", "c": 0.5}
