@@ -1,9 +1,9 @@
 """zoo.data.fashion_mnist and the IDX reader/writer: real files, fixtures, corruption, offline errors."""
 
 import gzip
-import importlib
 import os
 import struct
+import sys
 import time
 
 import numpy as np
@@ -12,7 +12,7 @@ import pytest
 import zoo.data
 from zoo.data import FASHION_MNIST_CLASSES, FASHION_MNIST_MEAN_STD, IDXFormatError, read_idx, write_idx
 
-fm = importlib.import_module("zoo.data.fashion_mnist")  # the module (zoo.data.fashion_mnist is the function)
+fm = sys.modules["zoo.data.fashion_mnist"]  # the module (the package attribute zoo.data.fashion_mnist is the function)
 
 DEBIAN_DIR = "/usr/share/datasets/fashion-mnist"
 FILES = [n for pair in fm.FASHION_MNIST_FILES.values() for n in pair]

@@ -9,8 +9,13 @@ import numpy as np
 import pytest
 from scipy.sparse.csgraph import shortest_path
 
-from zoo.metrics.hyperbolicity import (DISK_DELTA_REL, delta_hyperbolicity, gromov_delta, pairwise_distances,
-                                       suggest_curvature)
+from zoo.metrics.hyperbolicity import (
+    DISK_DELTA_REL,
+    delta_hyperbolicity,
+    gromov_delta,
+    pairwise_distances,
+    suggest_curvature,
+)
 
 
 def random_tree_metric(rng, n):
