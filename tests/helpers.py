@@ -36,7 +36,9 @@ def value_and_grad(fn, *args):
         with tf.GradientTape() as tape:
             out = tf.reduce_sum(fn(*ts))
         grads = tape.gradient(out, ts)
-        return out.numpy(), [g.numpy() if g is not None else np.zeros_like(a) for g, a in zip(grads, args)]
+        # A gather's gradient is an IndexedSlices: densify it before reading it.
+        return out.numpy(), [tf.convert_to_tensor(g).numpy() if g is not None else np.zeros_like(a)
+                             for g, a in zip(grads, args)]
     if backend == "jax":
         import jax
         import jax.numpy as jnp
