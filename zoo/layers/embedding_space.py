@@ -42,7 +42,7 @@ class EmbeddingSpace(keras.layers.Layer):
         >>> layer(keras.ops.convert_to_tensor([[0.3, 0.4], [0.9, 1.2]]))   # [[0.3, 0.4], [0.3, 0.4]]
 
     Reference:
-        Urtans, Nikitenko, Tuzovs, "Exponential Triplet Loss", ICCDA 2020; code
+        Urtans, Nikitenko, Vecins, "Exponential Triplet Loss", ICCDA 2020; code
         evaldsurtans/exponential-triplet-loss, modules/torch_utils.normalize_output.
 
     Departures from the reference code:

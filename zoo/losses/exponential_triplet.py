@@ -107,7 +107,7 @@ class ExponentialTripletLoss(FunctionLoss):
         >>> model.compile(optimizer="adam", loss=loss)   # model outputs zoo.layers.EmbeddingSpace embeddings
 
     Reference:
-        Urtans, Nikitenko, Tuzovs, "Exponential Triplet Loss", ICCDA 2020; code
+        Urtans, Nikitenko, Vecins, "Exponential Triplet Loss", ICCDA 2020; code
         evaldsurtans/exponential-triplet-loss (loss ``exp13``).
 
     Departures from the reference code:
