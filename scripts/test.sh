@@ -8,6 +8,10 @@ cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh || { echo "bootstrap failed"; exit 1; }
 export TF_CPP_MIN_LOG_LEVEL=3 PYTHONUNBUFFERED=1 MPLBACKEND=Agg
 BACKENDS=${ZOO_BACKENDS:-"tensorflow jax torch"}
+# pytest-xdist workers: 2 by default (this project's machines have 2 cores; the suite is dominated by
+# single-threaded XLA compilation); ZOO_TEST_WORKERS=0 runs in one process. Whole files go to one worker
+# (--dist loadfile), so module-scoped fixtures are built once.
+WORKERS=${ZOO_TEST_WORKERS:-2}
 status=0
 total_passed=0
 total_failed=0
@@ -16,7 +20,7 @@ for backend in $BACKENDS; do
   echo "=== pytest on the $backend backend ==="
   start=$(date +%s)
   log=$(mktemp)
-  KERAS_BACKEND=$backend .venv/bin/python -m pytest -q -rfE --durations=10 "$@" 2>&1 | tee "$log"
+  KERAS_BACKEND=$backend .venv/bin/python -m pytest -q -rfE --durations=10 -n "$WORKERS" --dist loadfile "$@" 2>&1 | tee "$log"
   rc=${PIPESTATUS[0]}
   secs=$(( $(date +%s) - start ))
   last=$(grep -E "(passed|failed|error|no tests ran)" "$log" | tail -n 1)

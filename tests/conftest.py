@@ -20,6 +20,13 @@ os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", os.path.join(_ROOT, ".cache",
 os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
 os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
 os.environ.setdefault("MPLBACKEND", "Agg")
+# Tests are dominated by XLA compilation (JAX eagerly compiles every op per shape; Keras compiles fit steps with
+# XLA on TF and JAX). LLVM optimisation level 0 compiled a JAX test sample 20% faster (97.7 s -> 76.8 s); the
+# HLO graphs are the same and no fast-math is enabled, so results stay IEEE float32/float64 (every tolerance in
+# the suite holds). Inherited by the subprocesses of cross-backend and notebook tests.
+if "xla_backend_optimization_level" not in os.environ.get("XLA_FLAGS", ""):
+    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_backend_optimization_level=0").strip()
+
 warnings.filterwarnings("ignore", category=DeprecationWarning)
 
 import keras  # noqa: E402
