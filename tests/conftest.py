@@ -31,6 +31,13 @@ warnings.filterwarnings("ignore", category=DeprecationWarning)
 
 import keras  # noqa: E402
 
+# Under pytest-xdist each worker gets its share of the cores: torch's intra-op pool defaults to every core, so two
+# workers would oversubscribe the machine.
+if keras.backend.backend() == "torch" and os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
+    import torch
+
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"])))
+
 
 def pytest_report_header(config):
     return f"keras {keras.__version__}, backend {keras.backend.backend()}"
