@@ -158,8 +158,14 @@ def write_summary(out_dir, summary):
     summary.setdefault("keras", keras.__version__)
     summary.setdefault("python", platform.python_version())
     path = os.path.join(out_dir, SUMMARY_FILE)
-    with open(path, "w") as f:
-        json.dump(summary, f, indent=2, sort_keys=True, default=float)
+    tmp = f"{path}.tmp-{os.getpid()}"  # same folder, then an atomic rename: a crash never leaves half a file
+    try:
+        with open(tmp, "w") as f:
+            json.dump(summary, f, indent=2, sort_keys=True, default=float)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
     return path
 
 

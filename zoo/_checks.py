@@ -42,10 +42,6 @@ def _is_int(value: Any) -> bool:
     return not isinstance(value, bool) and isinstance(value, numbers.Integral)
 
 
-def _is_real(value: Any) -> bool:
-    return not isinstance(value, bool) and isinstance(value, numbers.Real)
-
-
 def check_int(value: Any, name: str, *, minimum: int | None = None, maximum: int | None = None,
               owner: str | None = None) -> int:
     """`value` as an int in [minimum, maximum] (either bound optional); bools and floats are refused.

@@ -52,8 +52,6 @@ __all__ = [
 ]
 
 # `zoo.geometry.poincare.check_c` was public before the curvature got one owner; it stays importable here.
-# `_t` is the old name of `zoo.geometry._tensors.float_tensors` (zoo.layers.prototypical_head uses it).
-_t = float_tensors
 
 Curvature = Any  # a number > 0 or a backend tensor (a trainable c)
 
