@@ -13,6 +13,7 @@ Subpackages (all reachable after a plain `import zoo`):
     zoo.data        offline datasets, samplers and tf.data pipelines (TensorFlow imported lazily)
     zoo.backbones   image encoders mapping images to embeddings
     zoo.heads       registry: head name -> layer, loss, metrics, callbacks
+    zoo.models      task models: ImageClassifier, EmbeddingModel, ProtoNet (preprocessing inside)
     zoo.viz         plots (matplotlib imported lazily)
 
 Importing `zoo` registers every layer, loss, metric and callback with keras.saving, so `.keras` files
@@ -27,7 +28,7 @@ Example:
 __version__ = "0.1.0"
 
 # Dependency order: geometry -> layers, losses -> prototypes, metrics, callbacks -> data, backbones
-# -> viz -> heads (no module imports upward, so no cycles).
+# -> viz -> heads -> models (no module imports upward, so no cycles).
 from zoo import (
     backbones,
     callbacks,
@@ -37,11 +38,12 @@ from zoo import (
     layers,
     losses,
     metrics,
+    models,
     prototypes,
     viz,
 )
 
 __all__ = [
     "__version__",
-    "backbones", "callbacks", "data", "geometry", "heads", "layers", "losses", "metrics", "prototypes", "viz",
+    "backbones", "callbacks", "data", "geometry", "heads", "layers", "losses", "metrics", "models", "prototypes", "viz",
 ]

@@ -68,7 +68,12 @@ def _check_config(config, allowed, backbone):
 
 
 def _from_preset(cls, preset, load_weights, backbone, **overrides):
-    """`cls.from_preset(preset, load_weights=...)` with a clear message when it cannot be loaded."""
+    """`cls.from_preset(preset, load_weights=...)` with a clear message when it cannot be loaded.
+
+    `preset` may also be a `cls` instance already loaded (`zoo.models` loads a preset once to learn its family).
+    """
+    if isinstance(preset, cls):
+        return preset
     if not isinstance(preset, str) or not preset:
         raise ValueError(f"`preset` must be a keras-hub preset name, handle or directory; got {preset!r}.")
     builtin = sorted(cls.presets.keys())
@@ -116,9 +121,9 @@ def hub_resnet(
         input_shape: `(height, width, channels)`; height and width >= 8 (or None).
         embedding_dim: int >= 1.
         preset: None (random init from the config), or a keras-hub preset name / handle / local
-            directory, e.g. `"resnet_18_imagenet"`, `"resnet_50_imagenet"` (3-channel inputs;
-            needs the network the first time). Keyword arguments in `config` are then forwarded to
-            `from_preset` as config overrides.
+            directory (or a loaded `ResNetBackbone`), e.g. `"resnet_18_imagenet"`,
+            `"resnet_50_imagenet"` (3-channel inputs; needs the network the first time). Keyword
+            arguments in `config` are then forwarded to `from_preset` as config overrides.
         load_weights: with a preset, whether to load its weights (False: preset architecture,
             random weights).
         pooling: `"avg"` (default) or `"max"`.
@@ -190,7 +195,8 @@ def hub_vit(
         input_shape: `(height, width, channels)`, known height and width divisible by
             `patch_size` (a preset fixes the size, e.g. 224x224x3).
         embedding_dim: int >= 1.
-        preset: None (random init), or a keras-hub preset name / handle / local directory, e.g.
+        preset: None (random init), or a keras-hub preset name / handle / local directory (or a loaded
+            `ViTBackbone`), e.g.
             `"vit_base_patch16_224_imagenet"` (needs the network the first time).
         load_weights: with a preset, whether to load its weights.
         pooling: `"token"` or `"mean"` (default: `"token"` if the backbone has a class token).

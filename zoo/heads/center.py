@@ -16,6 +16,7 @@ Example:
 
 import keras
 
+from zoo.heads._embed import drop_last_column
 from zoo.heads._plots import latent_hook
 from zoo.heads.head_spec import HeadSpec
 from zoo.heads.registry import accuracy, register
@@ -48,4 +49,5 @@ def _center(num_classes, embedding_dim, lam=0.003, alpha=0.5, base="softmax", sc
         needs_labels=True,
         description=f"{base} + center loss (λ={lam}, α={alpha})",
         plot=latent_hook,
+        scores=drop_last_column,
     )

@@ -38,4 +38,4 @@ def _distarc(num_classes, embedding_dim, scale=1.0, margin=0.5, lam=0.005, use_c
     return HeadSpec(layer=layer, loss=loss, metrics=[accuracy()],
                     description=f"DistArc ({form} form: {parts}, m={margin}, s={scale}; radii "
                                 f"{layer.sphere_radii[0]:g}..{layer.sphere_radii[-1]:g})",
-                    plot=latent_hook)
+                    plot=latent_hook, scores=DistArcHead.scores)

@@ -22,6 +22,13 @@ class HeadSpec:
             the PNG file `path` and returning `path` (embeddings are the backbone outputs the head
             receives, `layer` the trained head layer); the recipe calls it when the embedding dimension
             is 2. The drawings themselves are in `zoo.viz`.
+        scores: optional `scores(outputs) -> [B, num_classes]`, the class scores inside the layer's output
+            when the loss needs more columns (DistArc's packed δ/cos θ/cos φ, the centre term); None = the
+            output is already the scores. `zoo.models.ImageClassifier.predict` applies it.
+        embed: optional `embed(layer, embeddings) -> points`, the embeddings in the head's geometry (unit
+            vectors for cosine heads, ball points for hyperbolic heads); None = the embeddings as they are.
+        geometry: the geometry of `embed`'s points: "euclidean", "sphere" or "poincare" (a
+            `zoo.geometry.get` name); the curvature of a Poincaré head is the layer's `c`.
 
     Example:
         >>> spec = zoo.heads.HeadSpec(layer=keras.layers.Dense(10), loss=keras.losses.SparseCategoricalCrossentropy(
@@ -35,3 +42,6 @@ class HeadSpec:
     needs_labels: bool = False
     description: str = ""
     plot: object = None
+    scores: object = None
+    embed: object = None
+    geometry: str = "euclidean"

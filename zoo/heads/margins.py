@@ -14,6 +14,7 @@ Example:
     >>> spec = zoo.heads.get("arcface", num_classes=10, embedding_dim=64, margin=0.3)
 """
 
+from zoo.heads._embed import unit_vectors
 from zoo.heads._plots import latent_hook
 from zoo.heads.head_spec import HeadSpec
 from zoo.heads.registry import accuracy, register
@@ -25,7 +26,7 @@ __all__ = []
 
 def _cosine_spec(name, num_classes, loss, description):
     return HeadSpec(layer=CosineHead(num_classes, name=f"{name}_head"), loss=loss, metrics=[accuracy()],
-                    description=description, plot=latent_hook)
+                    description=description, plot=latent_hook, embed=unit_vectors, geometry="sphere")
 
 
 @register("arcface")

@@ -17,6 +17,7 @@ Example:
 
 import keras
 
+from zoo.heads._embed import ball_points
 from zoo.heads._plots import poincare_hook
 from zoo.heads.head_spec import HeadSpec
 from zoo.heads.registry import accuracy, register
@@ -41,4 +42,6 @@ def _poincare(num_classes, embedding_dim, c=1.0, riemannian=True, train_c=False,
         description=(f"ToPoincare(c={c:g}{', trainable' if train_c else ''}"
                      f"{', riemannian' if riemannian else ''}) + hyperbolic MLR, softmax cross-entropy"),
         plot=poincare_hook,
+        embed=ball_points,
+        geometry="poincare",
     )

@@ -18,6 +18,7 @@ Example:
 """
 
 from zoo.callbacks import PrototypeReassignment
+from zoo.heads._embed import unit_vectors
 from zoo.heads._plots import prototypes_hook
 from zoo.heads.head_spec import HeadSpec
 from zoo.heads.registry import accuracy, register
@@ -66,4 +67,6 @@ def _prototypes(num_classes, embedding_dim, prototypes="uniform", reassign=None,
         description=(f"{prototypes} prototypes ({layer.num_prototypes}) + {form} prototype regression, "
                      + (f"Hungarian reassignment {schedule}" if reassign else "fixed assignment")),
         plot=prototypes_hook,
+        embed=unit_vectors,
+        geometry="sphere",
     )

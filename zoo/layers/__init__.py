@@ -9,6 +9,8 @@ Hypersphere and Euclidean heads:
     CosineHead, CenterHead, DistArcHead, PrototypeHead, EmbeddingSpace
 Few-shot:
     PrototypicalHead (and its pure function `prototypical_logits`), DropBlock
+Input:
+    ImagePreprocessor (raw 0..255 images -> normalised backbone input, statistics saved with the model)
 """
 
 from zoo.layers.center_head import CenterHead
@@ -19,6 +21,7 @@ from zoo.layers.embedding_space import EmbeddingSpace
 from zoo.layers.from_poincare import FromPoincare
 from zoo.layers.hyperbolic_linear import HyperbolicLinear
 from zoo.layers.hyperbolic_mlr import HyperbolicMLR
+from zoo.layers.image_preprocessor import ImagePreprocessor
 from zoo.layers.poincare_classifier import PoincareClassifier
 from zoo.layers.poincare_distance import PoincareDistance
 from zoo.layers.prototype_head import PrototypeHead
@@ -34,6 +37,7 @@ __all__ = [
     "FromPoincare",
     "HyperbolicLinear",
     "HyperbolicMLR",
+    "ImagePreprocessor",
     "PoincareClassifier",
     "PoincareDistance",
     "PrototypeHead",

@@ -1,0 +1,244 @@
+"""`Task`: the base of the task models (preprocessing + backbone + head as one `keras.Model`)."""
+
+import keras
+
+from zoo.layers.image_preprocessor import ImagePreprocessor
+from zoo.models import _inputs
+from zoo.models._backbone import image_shape, resolve_backbone
+
+__all__ = ["Task"]
+
+#: Learning rate of the optimizer `compile()` picks when none is given (Adam).
+DEFAULT_LEARNING_RATE = 1e-3
+NORMALIZE_MODES = ("adapt",)
+
+
+class Task(keras.Model):
+    """Raw images -> `ImagePreprocessor` -> backbone -> head, trained with `fit` on raw images and labels.
+
+    The base of `zoo.models.ImageClassifier`, `EmbeddingModel` and `ProtoNet`. It owns what they share:
+
+    - preprocessing inside the model (`self.preprocessor`, an `ImagePreprocessor`: channels, resize to the
+      backbone's input, 1/255, per-channel mean/std adapted from the training data at the first `fit`, or
+      given), saved in `.keras`, so a loaded model takes raw 0..255 images;
+    - `compile()` with no arguments: the head's loss and metrics and Adam(1e-3), each overridable;
+    - `fit` / `evaluate` / `predict` on raw uint8 arrays, `tf.data` datasets (tfds,
+      `keras.utils.image_dataset_from_directory`), generators or `keras.utils.PyDataset`s, with the input
+      checks of `zoo.models._inputs` (clear errors for one-hot or out-of-range labels, images outside
+      0..255, a dataset where arrays belong) and the labels routed to heads that learn from them;
+    - the head's callbacks attached to `fit` (unless the caller passes one of the same class, or
+      `head_callbacks=False`);
+    - `embed(images)`: the embeddings in the head's geometry.
+
+    Subclasses set `self.head` and implement `call`, `default_loss`, `default_metrics` and the properties
+    below; `postprocess` maps `predict`'s raw outputs (default: unchanged).
+    """
+
+    #: Whether `call` needs the labels in training (the model is then fed {"images": x, "labels": y}).
+    needs_labels = False
+    #: Number of classes labels must be below (None: only whole, non-negative ids are checked).
+    label_classes = None
+
+    def __init__(self, *, backbone, input_shape=None, embedding_dim=None, normalize="adapt", preprocessor=None,
+                 backbone_options=None, image_size=None, **kwargs):
+        super().__init__(**kwargs)
+        where = type(self).__name__
+        if not (normalize is None or normalize in NORMALIZE_MODES or _is_pair(normalize)):
+            raise ValueError(f"{where}: `normalize` must be 'adapt', None or a (mean, std) pair in [0, 1] units; "
+                             f"got {normalize!r}.")
+        raw_shape = image_shape(input_shape, where)
+        build_shape = raw_shape
+        if image_size is not None:
+            size = (image_size, image_size) if isinstance(image_size, int) else tuple(image_size)
+            build_shape = image_shape(tuple(size) + ((raw_shape or (0, 0, 1))[2],), where)
+        encoder, backbone_shape = resolve_backbone(backbone, build_shape, embedding_dim, where,
+                                                   **dict(backbone_options or {}))
+        if preprocessor is None:
+            mean, std = (normalize if _is_pair(normalize) else
+                         ((0.0, 1.0) if normalize is None else (None, None)))
+            preprocessor = ImagePreprocessor(backbone_shape, mean=mean, std=std, name="preprocessor")
+        elif not isinstance(preprocessor, ImagePreprocessor):
+            raise TypeError(f"{where}: `preprocessor` must be a zoo.layers.ImagePreprocessor; got "
+                            f"{type(preprocessor).__name__}.")
+        self.normalize = list(normalize) if _is_pair(normalize) else normalize
+        self.raw_input_shape = raw_shape
+        self.image_size = None if image_size is None else list(build_shape[:2])
+        self.backbone_options = dict(backbone_options or {})
+        self.preprocessor = preprocessor
+        self.backbone = encoder
+        self.embedding_dim = int(encoder.output_shape[-1])
+        if not preprocessor.built:
+            preprocessor.build()
+
+    # -- what subclasses provide ------------------------------------------------------------------------------
+    def default_loss(self):
+        raise NotImplementedError
+
+    def default_metrics(self):
+        return []
+
+    def default_optimizer(self):
+        return keras.optimizers.Adam(DEFAULT_LEARNING_RATE)
+
+    def head_callbacks(self):
+        """Callbacks the head needs during `fit` (e.g. `zoo.callbacks.PrototypeReassignment`)."""
+        return []
+
+    def postprocess(self, outputs):
+        """`predict`'s result from the model's outputs (numpy)."""
+        return outputs
+
+    def embed_tensor(self, images):
+        """Embeddings of a batch of raw images (tensors), in the head's geometry."""
+        return self.features(images)
+
+    # -- the model ---------------------------------------------------------------------------------------------
+    def features(self, images, training=None):
+        """Backbone embeddings `[B, d]` of raw images `[B, H, W(, C)]`."""
+        return self.backbone(self.preprocessor(images), training=training)
+
+    def adapt(self, data, max_images=None):
+        """Measure the normalisation statistics from raw training images (array or dataset); see `ImagePreprocessor`."""
+        kwargs = {} if max_images is None else {"max_images": max_images}
+        self.preprocessor.adapt(data, **kwargs)
+        return self
+
+    def compile(self, optimizer="auto", loss="auto", metrics="auto", **kwargs):
+        """`keras.Model.compile`; "auto" (the default) picks Adam(1e-3), the head's loss and its metrics."""
+        super().compile(optimizer=self.default_optimizer() if _auto(optimizer) else optimizer,
+                        loss=self.default_loss() if _auto(loss) else loss,
+                        metrics=self.default_metrics() if _auto(metrics) else metrics, **kwargs)
+
+    def compile_from_config(self, config):
+        """Recompile a loaded model from its saved compile config, on any backend.
+
+        Departures from `keras.Model.compile_from_config`: `jit_compile` is not restored (it is the saving
+        backend's choice: "auto" on the loading one), and an optimizer that does not deserialize here (Keras
+        records the torch optimizer module in files saved on torch) is rebuilt from its class name and config.
+        """
+        config = {k: v for k, v in dict(config).items() if k != "jit_compile"}
+        optimizer = config.pop("optimizer", None)
+        config = keras.saving.deserialize_keras_object(config)
+        self.compile(optimizer=_optimizer_from_config(optimizer), **config)
+        if self.built:
+            self.optimizer.build(self.trainable_variables)
+
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
+            validation_data=None, head_callbacks=True, **kwargs):
+        """`keras.Model.fit` on raw images and integer labels; `head_callbacks=False` leaves the head's out.
+
+        Normalisation statistics are adapted from `x` first when the model was built with `normalize="adapt"`
+        and has none yet (arrays and datasets; other inputs keep mean 0, std 1 and warn).
+        """
+        where = f"{type(self).__name__}.fit"
+        self._maybe_adapt(x, where)
+        data, labels = self._feed(x, y, where)
+        validation_data = _inputs.feed_validation(validation_data, num_classes=self.label_classes,
+                                                  needs_labels=self.needs_labels, where=where)
+        callbacks = list(callbacks or [])
+        if head_callbacks:
+            have = {type(cb) for cb in callbacks}
+            callbacks = callbacks + [cb for cb in self.head_callbacks() if type(cb) not in have]
+        if not self.compiled:
+            self.compile()
+        return super().fit(data, labels, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks,
+                           validation_split=validation_split, validation_data=validation_data, **kwargs)
+
+    def evaluate(self, x=None, y=None, *args, **kwargs):
+        """`keras.Model.evaluate` on raw images and integer labels."""
+        data, labels = self._feed(x, y, f"{type(self).__name__}.evaluate")
+        return super().evaluate(data, labels, *args, **kwargs)
+
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+        """`keras.Model.predict` on raw images, passed through `postprocess` (class scores for classifiers)."""
+        data = _inputs.predict_feed(x, f"{type(self).__name__}.predict")
+        outputs = super().predict(data, batch_size=batch_size, verbose=verbose, steps=steps, callbacks=callbacks)
+        return self.postprocess(outputs)
+
+    def predict_on_batch(self, x):
+        return self.postprocess(super().predict_on_batch(_inputs.check_images(x, f"{type(self).__name__}.predict")))
+
+    def train_on_batch(self, x, y=None, *args, **kwargs):
+        data, labels = self._feed(x, y, f"{type(self).__name__}.train_on_batch")
+        return super().train_on_batch(data, labels, *args, **kwargs)
+
+    def test_on_batch(self, x, y=None, *args, **kwargs):
+        data, labels = self._feed(x, y, f"{type(self).__name__}.test_on_batch")
+        return super().test_on_batch(data, labels, *args, **kwargs)
+
+    def embed(self, images, batch_size=None, verbose=0):
+        """Embeddings `[N, d]` of raw images (array or dataset), in the head's geometry (numpy)."""
+        data = _inputs.predict_feed(images, f"{type(self).__name__}.embed")
+        embedder = self.__dict__.get("_embedder")
+        if embedder is None:
+            embedder = _Embedder(self)
+            object.__setattr__(self, "_embedder", embedder)  # untracked: not a part of the saved model
+        return embedder.predict(data, batch_size=batch_size, verbose=verbose)
+
+    # -- plumbing ----------------------------------------------------------------------------------------------
+    def _feed(self, x, y, where):
+        return _inputs.feed(x, y, num_classes=self.label_classes, needs_labels=self.needs_labels, where=where)
+
+    def _maybe_adapt(self, x, where):
+        if self.normalize != "adapt" or self.preprocessor.is_adapted or x is None:
+            return
+        if _inputs.is_dataset(x):
+            self.adapt(x)
+        elif hasattr(x, "shape") or isinstance(x, (list, tuple)):
+            self.adapt(_inputs.check_images(x, where))
+        else:
+            import warnings
+
+            warnings.warn(f"{where}: cannot measure normalisation statistics from a {type(x).__name__}; call "
+                          "`model.adapt(images)` first or build the model with normalize=(mean, std). Using mean 0, "
+                          "std 1.", stacklevel=3)
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "backbone": keras.saving.serialize_keras_object(self.backbone),
+            "preprocessor": keras.saving.serialize_keras_object(self.preprocessor),
+            "input_shape": None if self.raw_input_shape is None else list(self.raw_input_shape),
+            "normalize": self.normalize,
+            "image_size": self.image_size,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
+        config["preprocessor"] = keras.saving.deserialize_keras_object(config["preprocessor"])
+        return cls(**config)
+
+
+class _Embedder(keras.Model):
+    """`task.embed_tensor` as a model, so `embed` batches, compiles and accepts datasets like `predict`."""
+
+    def __init__(self, task):
+        super().__init__(name=f"{task.name}_embedder")
+        self.task_layers = [task.preprocessor, task.backbone] + ([task.head] if hasattr(task, "head") else [])
+        object.__setattr__(self, "_task", task)
+        self.built = True
+
+    def call(self, images):
+        return self._task.embed_tensor(images)
+
+
+def _optimizer_from_config(config):
+    """An optimizer from its saved config; "auto" when there is none."""
+    if config is None:
+        return "auto"
+    try:
+        return keras.saving.deserialize_keras_object(config)
+    except (TypeError, ValueError, ImportError, AttributeError):
+        if not isinstance(config, dict) or "class_name" not in config:
+            raise
+        return keras.optimizers.deserialize({"class_name": config["class_name"], "config": config.get("config", {})})
+
+
+def _auto(value):
+    return isinstance(value, str) and value == "auto"
+
+
+def _is_pair(value):
+    return isinstance(value, (tuple, list)) and len(value) == 2
