@@ -1,13 +1,13 @@
 """Few-shot classification with Prototypical Networks in any geometry (Khrulkov et al., CVPR 2020, §6.2).
 
-Trains a backbone episodically (N-way K-shot Q-query episodes in the reference's shot-major layout) with
-`zoo.layers.PrototypicalHead` in Euclidean space (Snell et al.: arithmetic-mean prototypes, negative
-squared distance), on the sphere (normalised mean, cosine) or in the Poincaré ball (backbone ->
-`ToPoincare(c)` with the Riemannian gradient rescale, Einstein-midpoint prototypes, negative hyperbolic
-distance), selects the epoch with the best validation accuracy (`FewShotEvaluation`) when the dataset
-has a validation split, and reports the test accuracy as mean ± 1.96·std/√n over `--test-episodes`
-episodes. It writes `model.keras`, `metrics.json`, TensorBoard logs and `curves.png` (per-epoch train and
-validation accuracy) into `--out`.
+Trains a `zoo.models.ProtoNet` episodically (N-way K-shot Q-query episodes of raw pixels in the reference's
+shot-major layout; the model normalises them itself, so the saved model takes raw images) in Euclidean space
+(Snell et al.: arithmetic-mean prototypes, negative squared distance), on the sphere (normalised mean, cosine)
+or in the Poincaré ball (backbone -> `ToPoincare(c)` with the Riemannian gradient rescale, Einstein-midpoint
+prototypes, negative hyperbolic distance, one curvature), selects the epoch with the best validation accuracy
+(`FewShotEvaluation`) when the dataset has a validation split, and reports the test accuracy as
+mean ± 1.96·std/√n over `--test-episodes` episodes (`ProtoNet.evaluate_episodes`). It writes `model.keras`,
+`metrics.json`, TensorBoard logs and `curves.png` (per-epoch train and validation accuracy) into `--out`.
 
 Datasets (`zoo.data.fewshot_splits`): `fashion_mnist` (offline demonstration split: classes 0-4 train,
 5-9 test, no validation split), `mini_imagenet` (`--data-dir` holding images/ and train/val/test.csv),
@@ -119,25 +119,16 @@ def normalisation(dataset, channels):
     return None
 
 
-def build_model(args, input_shape):
-    """backbone -> (ToPoincare) -> PrototypicalHead; one model for every way (way comes from the batch)."""
-    import keras
+def build_model(args, input_shape, normalize=None):
+    """A `zoo.models.ProtoNet`: preprocessing -> backbone -> (ToPoincare) -> PrototypicalHead, one ball; one
+    model for every way (way comes from the batch), any shot at evaluation (`evaluate_episodes`)."""
+    from zoo.models.protonet import ProtoNet
 
-    import zoo.backbones
-    import zoo.layers
-
-    images = keras.Input(shape=input_shape, name="images")
-    backbone = zoo.backbones.get(args.backbone, input_shape=input_shape, embedding_dim=args.dim)
-    z = backbone(images)
-    if args.geometry == "poincare":
-        z = zoo.layers.ToPoincare(c=args.c, riemannian=not args.no_riemannian, name="to_poincare")(z)
-    head_kwargs = {"shot": args.shot, "query": args.query, "geometry": args.geometry, "name": "prototypical_head"}
-    if args.geometry == "poincare":
-        head_kwargs["c"] = args.c
-    if args.temperature is not None:
-        head_kwargs["temperature"] = args.temperature
-    logits = zoo.layers.PrototypicalHead(**head_kwargs)(z)
-    return keras.Model(images, logits, name=f"protonet_{args.geometry}"), backbone
+    return ProtoNet(
+        args.backbone, geometry=args.geometry, c=args.c if args.geometry == "poincare" else None,
+        input_shape=input_shape, embedding_dim=args.dim, shot=args.shot, query=args.query,
+        temperature=args.temperature, riemannian=not args.no_riemannian, normalize=normalize,
+        name=f"protonet_{args.geometry}")
 
 
 def plot_curves(history, path):
@@ -166,9 +157,6 @@ def main(argv=None):
 
     import keras
 
-    import zoo.losses
-    import zoo.metrics
-
     keras.utils.set_random_seed(args.seed)
     train_way = args.train_way or args.way
     run_name = (f"{args.dataset}-{args.backbone}{args.dim}-{args.geometry}"
@@ -180,11 +168,10 @@ def main(argv=None):
     splits = load_splits(args)
     train_split, val_split, test_split = splits["train"], splits.get("val"), splits["test"]
     sample = train_split.image_shape
-    episodes = _episode_factory(args, normalisation(args.dataset, sample[-1]))
+    model = build_model(args, sample, normalisation(args.dataset, sample[-1]))
+    episodes = _episode_factory(args, model)
     train_ds = episodes(train_split, train_way, args.episodes_per_epoch, args.seed)
-    model, backbone = build_model(args, sample)
-    model.compile(optimizer=keras.optimizers.Adam(args.lr), loss=zoo.losses.PrototypicalLoss(),
-                  metrics=["sparse_categorical_accuracy"])
+    model.compile(optimizer=keras.optimizers.Adam(args.lr))  # the ProtoNet's loss and metric
     timer = common.epoch_timer()
     callbacks = [timer] + _callbacks(args, val_split, episodes, out)
 
@@ -194,8 +181,8 @@ def main(argv=None):
           + f"; {model.count_params():,} parameters")
     history = model.fit(train_ds, epochs=args.epochs, callbacks=callbacks, verbose=args.verbose)
 
-    test_ds = episodes(test_split, args.way, args.test_episodes, args.seed + 2, resample=False)
-    result = zoo.metrics.evaluate_episodes(model, test_ds, verbose=1 if args.verbose else 0)
+    result = model.evaluate_episodes(test_split, way=args.way, episodes=args.test_episodes, seed=args.seed + 2,
+                                     verbose=1 if args.verbose else 0)
     model_path = os.path.join(out, "model.keras")
     model.save(model_path)
     hist = {k: [float(v) for v in vs] for k, vs in history.history.items()}
@@ -210,13 +197,12 @@ def main(argv=None):
 
 
 # -- the steps of `main` -----------------------------------------------------------------------------------
-def _episode_factory(args, normalize):
-    """episodes(split, way, n, seed, resample=True) with the run's shot, query and normalisation."""
-    import zoo.data
+def _episode_factory(args, model):
+    """episodes(split, way, n, seed, resample=True): the model's raw-pixel episodes with the run's shot and query."""
 
     def episodes(split, way, n, seed, resample=True):
-        return zoo.data.episodes(split, way=way, episodes=n, seed=seed, resample=resample, shot=args.shot,
-                                 query=args.query, normalize=normalize)
+        return model.episodes(split, way=way, episodes=n, seed=seed, resample=resample, shot=args.shot,
+                              query=args.query)
 
     return episodes
 
