@@ -1,13 +1,30 @@
-"""Image classification with any registered head: backbone -> embedding -> head -> scores.
+"""Image classification with any registered head, built as one `zoo.models.ImageClassifier`.
 
-Trains on Fashion-MNIST (default; offline from Debian's `dataset-fashion-mnist`) or scikit-learn's
-digits, prints the test accuracy, writes the `.keras` model, TensorBoard logs and a metrics.json with
-the per-epoch wall time.
+The model owns its preprocessing (channels, resize to the backbone's input, 1/255 and per-channel mean/std
+adapted from the training images), so the pipeline feeds raw uint8 pixels and the saved `.keras` takes raw
+images: `keras.saving.load_model(path).evaluate(x_test_uint8, y_test)` gives the recipe's test accuracy.
+
+Data (`--dataset`): Fashion-MNIST (default; offline from Debian's `dataset-fashion-mnist`), scikit-learn's digits
+(8x8, upsampled inside the model to `--image-size`, 28 for zoo backbones), any tensorflow_datasets name
+(`cifar10`, `cifar100`, `caltech_birds2011`, ...: prepared data in `--data-dir`, a download only with
+`--download`) or a folder of class subfolders (`root/train/<class>/` + `root/test/<class>/`, or one folder with
+`--test-fraction` held out). Backbone: `--backbone` (a `zoo.backbones` name) or `--preset` (a keras-hub ResNet or
+ViT preset name, handle or local preset directory; the model resizes and repeats channels as the preset needs).
+
+Model selection: `--val-split F` holds out a stratified, seeded share F of each training class; the epoch with
+the best validation accuracy is checkpointed and restored before the single test evaluation (the test set never
+selects anything). Without it the last epoch is tested.
+
+Writes `model.keras` (the tested model), TensorBoard logs and `metrics.json` (per-epoch history, validation
+accuracy per epoch, the selected epoch, the test accuracy of the restored model, per-epoch wall time).
 
 Usage:
     python -m recipes.classification                      # LeNet, dim 64, softmax head, 5 epochs
-    python -m recipes.classification --head softmax --embedding-dim 2 --epochs 10 --backend jax
-    python -m recipes.classification --dataset digits --epochs 20
+    python -m recipes.classification --head arcface --embedding-dim 2 --epochs 10 --backend jax
+    python -m recipes.classification --dataset digits --epochs 20 --val-split 0.1
+    python -m recipes.classification --dataset cifar10 --data-dir ~/tensorflow_datasets --backbone resnet20 \\
+        --augment flip_crop --val-split 0.1
+    python -m recipes.classification --dataset path/to/folder --image-size 64 --preset resnet_18_imagenet
 
 Heads come from `zoo.heads` (`--head NAME`, options with `--c`, `--margin`, `--scale` or
 `--head-opt KEY=VALUE`), backbones from `zoo.backbones`.
@@ -19,9 +36,13 @@ import sys
 
 from recipes import common
 from recipes.common import DATASETS, load_data, make_optimizer
-from recipes.common import build_classifier as build_model
 
 __all__ = ["DATASETS", "build_model", "build_parser", "head_options", "load_data", "main", "make_optimizer", "train"]
+
+#: Batch size of evaluation and prediction.
+EVAL_BATCH = 512
+#: File of the best-epoch weights while training with --val-split (in the output folder).
+BEST_WEIGHTS = "best.weights.h5"
 
 
 def build_parser():
@@ -30,10 +51,13 @@ def build_parser():
         description="Train backbone + geometric head on an image-classification dataset.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         parents=[common.base_parser(epochs=5, verbose=1,
-                                    out_help="output folder (default runs/classification/<run name>)")],
+                                    out_help="output folder (default runs/classification/<run name>)"),
+                 common.dataset_parser()],
     )
-    p.add_argument("--dataset", default="fashion_mnist", choices=DATASETS)
     p.add_argument("--backbone", default="lenet", help="a name from zoo.backbones.available()")
+    p.add_argument("--preset", default=None,
+                   help="a keras-hub ResNet/ViT preset name, kaggle:// / hf:// handle or local preset directory "
+                        "(used instead of --backbone)")
     p.add_argument("--embedding-dim", "--dim", dest="embedding_dim", type=int, default=64)
     p.add_argument("--head", default="softmax", help="a name from zoo.heads.available()")
     p.add_argument("--c", type=float, default=None, help="curvature of hyperbolic heads")
@@ -47,9 +71,7 @@ def build_parser():
                         "0.01) and report head/medium/tail test accuracy")
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--optimizer", default="adam", choices=("adam", "sgd", "adamw"))
-    p.add_argument("--augment", default="none", choices=("none", "flip", "crop", "flip_crop"))
-    p.add_argument("--train-limit", type=int, default=None, help="use only the first N training images")
-    p.add_argument("--test-limit", type=int, default=None, help="evaluate on the first N test images only")
+    p.add_argument("--augment", default="none", choices=("none",) + common.AUGMENTATIONS)
     return p
 
 
@@ -62,48 +84,61 @@ def head_options(args):
     return opts
 
 
+def build_model(args, input_shape, num_classes):
+    """The recipe's `zoo.models.ImageClassifier` for parsed `args` and raw images of `input_shape`."""
+    import zoo.models
+
+    return zoo.models.ImageClassifier(args.preset or args.backbone, head=args.head, num_classes=num_classes,
+                                      input_shape=input_shape, embedding_dim=args.embedding_dim,
+                                      image_size=common.model_image_size(args, preset=bool(args.preset)),
+                                      head_options=head_options(args))
+
+
 def train(args):
     """Run the recipe for parsed `args`; returns the summary dict (also written to metrics.json)."""
     import keras
 
-    import zoo.backbones
-    import zoo.heads
-
     keras.utils.set_random_seed(args.seed)
-    run_name = f"{args.dataset}-{args.backbone}-{args.head}-d{args.embedding_dim}-{keras.backend.backend()}"
+    run_name = f"{_tag(args.dataset)}-{_tag(args.preset or args.backbone)}-{args.head}-d{args.embedding_dim}-" \
+               f"{keras.backend.backend()}"
     out = args.out or os.path.join("runs", "classification", run_name)
     os.makedirs(out, exist_ok=True)
 
-    (xtr, ytr), (xte, yte) = _training_data(args)
-    num_classes = int(max(ytr.max(), yte.max()) + 1)
-    normalize = common.mean_std(xtr)
-    input_shape = tuple(xtr.shape[1:]) + ((1,) if xtr.ndim == 3 else ())
-
-    spec = zoo.heads.get(args.head, num_classes, args.embedding_dim, **head_options(args))
-    backbone = zoo.backbones.get(args.backbone, input_shape, args.embedding_dim)
-    model = build_model(backbone, spec, input_shape)
-    model.compile(optimizer=make_optimizer(args.optimizer, args.lr), loss=spec.loss, metrics=spec.metrics)
-    train_ds, test_ds = _datasets(args, spec, (xtr, ytr), (xte, yte), normalize)
+    data, (xtr, ytr), val, (xte, yte) = _training_data(args)
+    model = build_model(args, xtr.shape[1:], data.num_classes)
+    model.compile(optimizer=make_optimizer(args.optimizer, args.lr))
+    model.adapt(xtr)  # normalisation statistics of the training images (not of the augmented batches)
+    train_ds = common.raw_image_dataset(xtr, ytr, args.batch_size, shuffle=True, augment=_augment(args),
+                                        seed=args.seed)
 
     timer = common.epoch_timer()
-    # Head callbacks first: what they write into `logs` (e.g. `reassigned`) then reaches TensorBoard and history.
-    # A head callback that changes the model between epochs (PrototypeReassignment) leaves it as it was trained
-    # after the last one, so the test accuracy below comes from the assignment the features were trained with.
-    callbacks = [timer] + list(spec.callbacks) + [keras.callbacks.TensorBoard(os.path.join(out, "logs"))]
-    print(f"[classification] {run_name}: {len(xtr)} train / {len(xte)} test images, {num_classes} classes, "
-          f"{model.count_params():,} parameters; head: {spec.description}")
+    best_path = os.path.join(out, BEST_WEIGHTS)
+    # The checkpoint comes before the head's callbacks, so it saves the weights that were just validated (a
+    # callback that changes the model between epochs, PrototypeReassignment, runs after it). Head callbacks come
+    # before TensorBoard: what they write into `logs` (e.g. `reassigned`) then reaches TensorBoard and history.
+    checkpoint = [] if val is None else [keras.callbacks.ModelCheckpoint(
+        best_path, monitor="val_accuracy", mode="max", save_best_only=True, save_weights_only=True, verbose=0)]
+    callbacks = [timer] + checkpoint + model.head_callbacks() + [keras.callbacks.TensorBoard(os.path.join(out, "logs"))]
+    print(f"[classification] {run_name}: {len(xtr)} train / {0 if val is None else len(val[0])} validation / "
+          f"{len(xte)} test images, {data.num_classes} classes, {model.count_params():,} parameters; "
+          f"head: {model.spec.description}")
     # The tf.data pipeline already reshuffles every epoch; shuffle=False only silences keras.
-    history = model.fit(train_ds, epochs=args.epochs, callbacks=callbacks, verbose=args.verbose, shuffle=False)
-    test_loss, test_acc = model.evaluate(test_ds, verbose=0, return_dict=False)[:2]
-    long_tail = _long_tail_report(args, model, test_ds, yte)
+    history = model.fit(train_ds, epochs=args.epochs, callbacks=callbacks, verbose=args.verbose, shuffle=False,
+                        validation_data=val, validation_batch_size=EVAL_BATCH)
+    selection = _restore_best(model, history.history, val, best_path)
+    test = model.evaluate(xte, yte, batch_size=EVAL_BATCH, verbose=0, return_dict=True)
+    long_tail = _long_tail_report(args, model, xte, yte)
 
     model_path = os.path.join(out, "model.keras")
     model.save(model_path)
-    plot_path = _plot_2d(args, spec, backbone, xte, yte, normalize, out)
-    summary = _summary(args, run_name, len(xtr), len(xte), test_acc, test_loss, history, timer, model_path, plot_path,
-                       long_tail)
+    plot_path = _plot_2d(args, model, xte, yte, out)
+    sizes = (len(xtr), len(xte), 0 if val is None else len(val[0]))
+    summary = _summary(args, run_name, data, sizes, test, history, timer, model, model_path, plot_path, long_tail,
+                       selection)
     common.write_summary(out, summary)
-    print(f"[classification] test accuracy {test_acc:.4f} (loss {test_loss:.4f}); "
+    chosen = "" if val is None else (f" (epoch {selection['selected_epoch']} of {args.epochs}, validation accuracy "
+                                     f"{selection['best_val_accuracy']:.4f})")
+    print(f"[classification] test accuracy {summary['test_accuracy']:.4f}{chosen} (loss {summary['test_loss']:.4f}); "
           f"median epoch {summary['median_epoch_seconds']:.1f} s on {keras.backend.backend()}; "
           f"wrote {model_path} and TensorBoard logs in {os.path.join(out, 'logs')}")
     return summary
@@ -111,62 +146,84 @@ def train(args):
 
 # -- the steps of `train` ----------------------------------------------------------------------------------
 def _training_data(args):
-    """The dataset's arrays, the training split long-tailed with --imbalance."""
+    """(dataset, train arrays, validation arrays or None, test arrays); --imbalance long-tails the training split
+    before the validation share is held out of it."""
     import zoo.data
 
-    (xtr, ytr), (xte, yte) = load_data(args.dataset, args.train_limit, args.test_limit)
+    if args.val_split and not 0.0 < args.val_split < 1.0:
+        raise ValueError(f"--val-split must be in (0, 1) (or 0 for none); got {args.val_split}.")
+    data = common.load_dataset(args)
+    (xtr, ytr), (xte, yte) = data.train, data.test
     if args.imbalance is not None:
         xtr, ytr = zoo.data.long_tail((xtr, ytr), imbalance=args.imbalance, seed=args.seed)
-    return (xtr, ytr), (xte, yte)
+    (xtr, ytr), val = common.split_validation(xtr, ytr, args.val_split, args.seed)
+    return data, (xtr, ytr), val, (xte, yte)
 
 
-def _datasets(args, spec, train, test, normalize):
-    """(train, test) tf.data pipelines; heads that need labels get ((x, y), y)."""
-    import zoo.data
-
-    augment = None if args.augment == "none" else args.augment
-    train_ds = zoo.data.make_dataset(*train, batch_size=args.batch_size, shuffle=True, augment=augment,
-                                     normalize=normalize, seed=args.seed)
-    test_ds = zoo.data.make_dataset(*test, batch_size=512, normalize=normalize)
-    if spec.needs_labels:
-        train_ds = train_ds.map(lambda x, y: ((x, y), y))
-        test_ds = test_ds.map(lambda x, y: ((x, y), y))
-    return train_ds, test_ds
+def _augment(args):
+    return None if args.augment == "none" else args.augment
 
 
-def _long_tail_report(args, model, test_ds, yte):
+def _restore_best(model, history, val, best_path):
+    """With a validation split: load the best epoch's weights (ties: the first) and check them on validation."""
+    import numpy as np
+
+    if val is None:
+        return {"val_accuracy": None, "selected_epoch": len(history.get("loss", [])), "best_val_accuracy": None,
+                "restored_val_accuracy": None}
+    accuracies = [float(v) for v in history["val_accuracy"]]
+    best = int(np.argmax(accuracies))
+    model.load_weights(best_path)
+    restored = model.evaluate(val[0], val[1], batch_size=EVAL_BATCH, verbose=0, return_dict=True)["accuracy"]
+    return {"val_accuracy": accuracies, "selected_epoch": best + 1, "best_val_accuracy": accuracies[best],
+            "restored_val_accuracy": float(restored)}
+
+
+def _long_tail_report(args, model, xte, yte):
     """Head / medium / tail test accuracy with --imbalance, else None."""
     if args.imbalance is None:
         return None
     import zoo.metrics
 
-    report = zoo.metrics.long_tail_accuracy(yte, model.predict(test_ds, verbose=0))
+    report = zoo.metrics.long_tail_accuracy(yte, model.predict(xte, batch_size=EVAL_BATCH, verbose=0))
     print(f"[classification] long-tail (imbalance {args.imbalance}): head {report['head_accuracy']:.4f}, "
           f"medium {report['medium_accuracy']:.4f}, tail {report['tail_accuracy']:.4f}")
     return report
 
 
-def _plot_2d(args, spec, backbone, xte, yte, normalize, out):
+def _plot_2d(args, model, xte, yte, out):
     """The head's 2-D picture of the test embeddings (dim 2 and a head that has one), else None."""
-    if spec.plot is None or args.embedding_dim != 2:
+    if model.spec.plot is None or model.embedding_dim != 2:
         return None
-    import zoo.data
+    import keras
+    import numpy as np
 
     plot_path = os.path.join(out, "latent_2d.png")
-    embeddings = backbone.predict(zoo.data.make_dataset(xte, batch_size=512, normalize=normalize), verbose=0)
-    spec.plot(embeddings, yte, spec.layer, plot_path)
+    embeddings = np.concatenate([keras.ops.convert_to_numpy(model.features(xte[i:i + EVAL_BATCH]))
+                                 for i in range(0, len(xte), EVAL_BATCH)])
+    model.spec.plot(embeddings, yte, model.head, plot_path)
     print(f"[classification] wrote the 2-D picture {plot_path}")
     return plot_path
 
 
-def _summary(args, run_name, train_images, test_images, test_acc, test_loss, history, timer, model_path, plot_path,
-             long_tail):
+def _tag(name):
+    """A file-name-safe short name of a dataset / backbone / preset argument."""
+    name = os.path.basename(os.path.normpath(name)) if os.path.isdir(name) else name
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)
+
+
+def _summary(args, run_name, data, sizes, test, history, timer, model, model_path, plot_path, long_tail,
+             selection):
     import numpy as np
 
     return {
         "run": run_name,
         "dataset": args.dataset,
-        "backbone": args.backbone,
+        "num_classes": data.num_classes,
+        "backbone": args.preset or args.backbone,
+        "preset": args.preset,
+        "image_size": model.image_size,
+        "input_shape": list(model.raw_input_shape),
         "head": args.head,
         "head_options": head_options(args),
         "embedding_dim": args.embedding_dim,
@@ -174,10 +231,14 @@ def _summary(args, run_name, train_images, test_images, test_acc, test_loss, his
         "batch_size": args.batch_size,
         "lr": args.lr,
         "optimizer": args.optimizer,
-        "train_images": int(train_images),
-        "test_images": int(test_images),
-        "test_accuracy": float(test_acc),
-        "test_loss": float(test_loss),
+        "augment": args.augment,
+        "train_images": int(sizes[0]),
+        "val_split": args.val_split,
+        "val_images": int(sizes[2]),
+        "test_images": int(sizes[1]),
+        "test_accuracy": float(test["accuracy"]),
+        "test_loss": float(test["loss"]),
+        **selection,
         "final_train_loss": float(history.history["loss"][-1]),
         "history": {k: [float(v) for v in vs] for k, vs in history.history.items()},
         "epoch_seconds": [round(t, 3) for t in timer.times],

@@ -1,6 +1,7 @@
 """Shared plumbing of the recipes: backend selection before keras is imported, the argparse parent of
-every recipe, the image-classification data and model helpers, epoch timing, the run summary
-(metrics.json) and running another recipe as its own process.
+every recipe, the image-classification data flags and raw-pixel pipelines (the loading itself lives in
+`recipes._datasets`), epoch timing, the run summary (metrics.json) and running another recipe as its own
+process.
 
 Recipes never import each other: what two of them share lives here, and a grid of runs of one recipe
 (`compare_heads`, `prototype_experiments`) starts it with `run_recipe` and reads its metrics.json.
@@ -15,8 +16,17 @@ import subprocess
 import sys
 import time
 
-#: Datasets of the image-classification recipes (offline: Debian's Fashion-MNIST, scikit-learn's digits).
-DATASETS = ("fashion_mnist", "digits")
+from recipes import _datasets
+
+#: Offline datasets of the image-classification recipes (Debian's Fashion-MNIST, scikit-learn's digits); `--dataset`
+#: also takes tfds names and folders (`recipes._datasets`).
+DATASETS = _datasets.BUILTIN_DATASETS
+#: Size zoo backbones are built for on the 8x8 digits (the model upsamples them; lenet/conv4 need >= 16).
+DIGITS_IMAGE_SIZE = 28
+#: `--augment` presets of raw-pixel pipelines (`raw_image_dataset`).
+AUGMENTATIONS = ("flip", "crop", "flip_crop")
+#: Padding (pixels per side) of the "crop" preset (the usual pad-4 random crop of CIFAR training).
+PAD_CROP_PIXELS = 4
 #: Keras backends a recipe can run on (`--backend`).
 BACKENDS = ("tensorflow", "jax", "torch")
 #: The file every recipe writes its run summary to.
@@ -75,21 +85,112 @@ def parse_head_options(pairs):
 
 
 # -- image classification data and models ----------------------------------------------------------------
-def load_data(name, train_limit=None, test_limit=None):
-    """(x_train, y_train), (x_test, y_test) as uint8 images [N, H, W] and int labels."""
-    import zoo.data
+def dataset_parser(default="fashion_mnist"):
+    """The argparse parent of the image-classification data flags: --dataset, --data-dir, --download,
+    --image-size, --test-fraction, --train-split, --test-split, --val-split, --train-limit, --test-limit."""
+    p = argparse.ArgumentParser(add_help=False)
+    p.add_argument("--dataset", default=default,
+                   help=f"{' or '.join(DATASETS)}, a tensorflow_datasets name (cifar10, cifar100, caltech_birds2011, "
+                        "...; prepared in --data-dir) or a folder of class subfolders")
+    p.add_argument("--data-dir", default=None,
+                   help="tfds data folder (default $TFDS_DATA_DIR or ~/tensorflow_datasets)")
+    p.add_argument("--download", action="store_true", help="let tfds download a dataset that is not prepared")
+    p.add_argument("--image-size", default=None, metavar="N|HxW",
+                   help="size the backbone is built for (the model resizes raw images to it); folders and tfds "
+                        f"sets of varying image size are also loaded at it (default {_datasets.DEFAULT_IMAGE_SIZE}; "
+                        f"digits: {DIGITS_IMAGE_SIZE} for zoo backbones)")
+    p.add_argument("--test-fraction", type=float, default=0.2,
+                   help="share of each class held out for test from a folder without a test/ subfolder")
+    p.add_argument("--train-split", default="train", help="tfds split to train on")
+    p.add_argument("--test-split", default="test", help="tfds split to test on")
+    p.add_argument("--val-split", type=float, default=0.0,
+                   help="share of each training class held out for validation (stratified, seeded): the best "
+                        "epoch on validation accuracy is restored before the single test evaluation")
+    p.add_argument("--train-limit", type=int, default=None, help="use only the first N training images")
+    p.add_argument("--test-limit", type=int, default=None, help="evaluate on the first N test images only")
+    return p
 
-    if name == "fashion_mnist":
-        (xtr, ytr), (xte, yte) = zoo.data.fashion_mnist()
-    elif name == "digits":
-        (xtr, ytr), (xte, yte) = zoo.data.digits()
-    else:
-        raise ValueError(f"--dataset must be one of {DATASETS}; got {name!r}")
-    if train_limit:
-        xtr, ytr = xtr[:train_limit], ytr[:train_limit]
-    if test_limit:
-        xte, yte = xte[:test_limit], yte[:test_limit]
-    return (xtr, ytr), (xte, yte)
+
+def load_dataset(args):
+    """A `recipes._datasets.ClassificationData` (uint8 images, int32 labels) for the flags of `dataset_parser`."""
+    return _datasets.load_classification_data(
+        args.dataset, data_dir=getattr(args, "data_dir", None), download=getattr(args, "download", False),
+        image_size=_datasets.parse_image_size(getattr(args, "image_size", None)),
+        train_limit=getattr(args, "train_limit", None), test_limit=getattr(args, "test_limit", None),
+        test_fraction=getattr(args, "test_fraction", 0.2), seed=getattr(args, "seed", 0),
+        train_split=getattr(args, "train_split", "train"), test_split=getattr(args, "test_split", "test"))
+
+
+def load_data(name, train_limit=None, test_limit=None, **options):
+    """(x_train, y_train), (x_test, y_test) as uint8 images (0..255) and int32 labels.
+
+    `name` is anything `--dataset` takes (see `recipes._datasets`); `options` are the keyword arguments of
+    `recipes._datasets.load_classification_data` (data_dir, download, image_size, ...).
+    """
+    data = _datasets.load_classification_data(name, train_limit=train_limit, test_limit=test_limit, **options)
+    return data.train, data.test
+
+
+def model_image_size(args, preset=False):
+    """`image_size` of a task model for the flags of `dataset_parser`: --image-size, else 28x28 for the 8x8 digits
+    with a zoo backbone (`preset` False), else None (the images' own size)."""
+    size = _datasets.parse_image_size(getattr(args, "image_size", None))
+    if size is None and args.dataset == "digits" and not preset:
+        size = (DIGITS_IMAGE_SIZE, DIGITS_IMAGE_SIZE)
+    return size
+
+
+def split_validation(x, y, fraction, seed):
+    """((x_train, y_train), (x_val, y_val)): `fraction` of each class held out (stratified, seeded);
+    `fraction` 0 gives ((x, y), None)."""
+    if not fraction:
+        return (x, y), None
+    kept, held = _datasets.stratified_split(y, fraction, seed)
+    return (x[kept], y[kept]), (x[held], y[held])
+
+
+def raw_image_dataset(x, y, batch_size, shuffle=False, augment=None, seed=0):
+    """A tf.data pipeline of raw uint8 pixels for a task model: shuffle (each epoch), batch, augment in 0..255.
+
+    `augment`: None or "flip", "crop" (pad-4 random crop: integer shifts up to 4 pixels, zero fill, per image),
+    "flip_crop". No scaling or normalisation here: the model owns its preprocessing. Labels int32.
+    """
+    import tensorflow as tf
+
+    layers = _augment_layers(augment, x.shape[1], x.shape[2], seed)
+    ds = tf.data.Dataset.from_tensor_slices((x, y.astype("int32")))
+    if shuffle:
+        ds = ds.shuffle(len(x), seed=int(seed), reshuffle_each_iteration=True)
+    ds = ds.batch(int(batch_size))
+    if layers:
+        def augment_batch(images, labels):
+            images = tf.cast(images, tf.float32)
+            if len(images.shape) == 3:
+                images = images[..., None]
+            for layer in layers:
+                images = tf.convert_to_tensor(layer(images, training=True))
+            images = tf.cast(tf.clip_by_value(tf.round(images), 0.0, 255.0), tf.uint8)
+            return (images[..., 0] if x.ndim == 3 else images), labels
+
+        ds = ds.map(augment_batch)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def _augment_layers(augment, height, width, seed):
+    import keras
+
+    if augment in (None, "none"):
+        return []
+    if augment not in AUGMENTATIONS:
+        raise ValueError(f"--augment must be one of {('none',) + AUGMENTATIONS}; got {augment!r}.")
+    layers = []
+    if "flip" in augment:
+        layers.append(keras.layers.RandomFlip("horizontal", seed=seed))
+    if "crop" in augment:
+        layers.append(keras.layers.RandomTranslation(PAD_CROP_PIXELS / height, PAD_CROP_PIXELS / width,
+                                                     fill_mode="constant", fill_value=0.0, interpolation="nearest",
+                                                     seed=seed + 1))
+    return layers
 
 
 def mean_std(x_train):
@@ -104,19 +205,6 @@ def float_images(x, normalize):
 
     x = x[..., None] if x.ndim == 3 else x
     return ((x.astype("float32") / 255.0 - normalize[0]) / normalize[1]).astype(np.float32)
-
-
-def build_classifier(backbone, spec, input_shape):
-    """Functional model image (+ label when the head needs it) -> scores."""
-    import keras
-
-    image = keras.Input(shape=input_shape, name="image")
-    embedding = backbone(image)
-    if spec.needs_labels:
-        label = keras.Input(shape=(), dtype="int32", name="label")
-        scores = spec.layer(embedding, labels=label)
-        return keras.Model([image, label], scores, name="classifier")
-    return keras.Model(image, spec.layer(embedding), name="classifier")
 
 
 def make_optimizer(name, lr):
