@@ -1,7 +1,10 @@
 """`Task`: the base of the task models (preprocessing + backbone + head as one `keras.Model`)."""
 
+import os
+
 import keras
 
+from zoo._io import atomic_path
 from zoo.layers.image_preprocessor import ImagePreprocessor
 from zoo.models import _inputs
 from zoo.models._backbone import image_shape, resolve_backbone
@@ -174,6 +177,16 @@ class Task(keras.Model):
             embedder = _Embedder(self)
             object.__setattr__(self, "_embedder", embedder)  # untracked: not a part of the saved model
         return embedder.predict(data, batch_size=batch_size, verbose=verbose)
+
+    def save(self, filepath, overwrite=True, **kwargs):
+        """`keras.Model.save`, atomically for `.keras` files: a crash mid-write keeps the previous file."""
+        path = str(filepath)
+        if not path.endswith(".keras"):
+            return super().save(filepath, overwrite=overwrite, **kwargs)
+        if not overwrite and os.path.exists(path):
+            raise FileExistsError(f"{type(self).__name__}.save: {path} exists and overwrite=False.")
+        with atomic_path(path) as tmp:
+            super().save(tmp, overwrite=True, **kwargs)
 
     # -- plumbing ----------------------------------------------------------------------------------------------
     def _feed(self, x, y, where):

@@ -1,0 +1,41 @@
+"""Atomic file writes shared by the zoo and the recipes: a temporary file in the same folder, then a rename.
+
+A crash or `kill -9` in the middle of a write leaves the previous file intact (the rename is atomic on POSIX
+and Windows when both paths are on one file system, which a temporary file in the same folder guarantees)
+and no partial file under the final name; a failed write removes its temporary file.
+
+Example:
+    >>> with atomic_path("runs/x/model.keras") as tmp:
+    ...     model.save(tmp)                 # Keras writes tmp; it becomes runs/x/model.keras only when complete
+"""
+
+import contextlib
+import os
+
+__all__ = ["atomic_path", "atomic_write_text"]
+
+
+@contextlib.contextmanager
+def atomic_path(path):
+    """Yield a temporary path next to `path` (same extension); rename it to `path` when the block succeeds."""
+    path = os.fspath(path)
+    folder, base = os.path.split(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    stem, ext = os.path.splitext(base)
+    tmp = os.path.join(folder, f".{stem}.tmp-{os.getpid()}{ext}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def atomic_write_text(path, text):
+    """Write `text` to `path` atomically (UTF-8)."""
+    with atomic_path(path) as tmp:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+    return path
