@@ -1,9 +1,9 @@
 """Comparison grid of the hyperspherical heads on one backbone and budget, written as a markdown table.
 
-Runs `python -m recipes.classification ...` once per (head, dimension), one run at a time, each in its own
-process (`recipes.common.run_recipe`, which returns the run's metrics.json), appends every
-result to a JSON-lines file as soon as it finishes (so a cut-off grid keeps what it has), and writes
-the markdown tables (main comparison and the HyperSpaceX ablation) from that file.
+Runs `python -m recipes.classification ...` (a `zoo.models.ImageClassifier` per run) once per (head,
+dimension), one run at a time, each in its own process (`recipes.common.run_recipe`, which returns the run's
+metrics.json), appends every result to a JSON-lines file as soon as it finishes (so a cut-off grid keeps what it
+has), and writes the markdown tables (main comparison and the HyperSpaceX ablation) from that file.
 
 For DistArc rows it also reloads the saved model and reports the accuracy of argmax cos θ (angular)
 next to the head's own nearest-radial-proxy accuracy: the ablation rows without δ do not train the
@@ -56,29 +56,31 @@ def build_parser():
     p.add_argument("--backbone", default="lenet")
     p.add_argument("--dataset", default="fashion_mnist")
     p.add_argument("--train-limit", type=int, default=None)
+    p.add_argument("--test-limit", type=int, default=None)
+    p.add_argument("--val-split", type=float, default=0.0,
+                   help="passed on: model selection on a validation share of the training set")
     p.add_argument("--only", nargs="*", default=None, help="run only these heads")
     p.add_argument("--skip-ablation", action="store_true")
     p.add_argument("--table-only", action="store_true", help="only rewrite the tables from results.jsonl")
     return p
 
 
-def angular_accuracy(model_path, dataset, train_limit):
-    """Accuracy of argmax cos θ of a saved DistArc model on the test set (None if not DistArc)."""
+def angular_accuracy(model_path, dataset, train_limit=None, test_limit=None):
+    """Accuracy of argmax cos θ of a saved DistArc task model on the raw test images (None if not DistArc)."""
     import keras
     import numpy as np
 
     import zoo  # noqa: F401  (registers the layers)
-    import zoo.data
     from zoo.layers import DistArcHead
 
-    (xtr, _), (xte, yte) = common.load_data(dataset, train_limit)
-    normalize = common.mean_std(xtr)
+    _, (xte, yte) = common.load_data(dataset, train_limit, test_limit)
     model = keras.saving.load_model(model_path, compile=False)
-    if not any(isinstance(layer, DistArcHead) for layer in model.layers):
+    if not isinstance(getattr(model, "head", None), DistArcHead):
         return None
-    out = model.predict(zoo.data.make_dataset(xte, batch_size=512, normalize=normalize), verbose=0)
-    _, cos_theta, _ = DistArcHead.unpack(keras.ops.convert_to_tensor(out))
-    return float(np.mean(np.argmax(keras.ops.convert_to_numpy(cos_theta), -1) == yte))
+    # model(x) is the head's packed output [δ | cos θ | cos φ | ...] (predict keeps the class scores only)
+    cos_theta = [keras.ops.convert_to_numpy(DistArcHead.unpack(model(xte[i:i + 512], training=False))[1])
+                 for i in range(0, len(xte), 512)]
+    return float(np.mean(np.argmax(np.concatenate(cos_theta), -1) == yte))
 
 
 def run_grid(args, rows, results_path, done):
@@ -97,8 +99,10 @@ def run_grid(args, rows, results_path, done):
                     "--out", out, "--verbose", str(args.verbose)]
             for o in opts:
                 argv += ["--head-opt", o]
-            if args.train_limit:
-                argv += ["--train-limit", str(args.train_limit)]
+            for flag, value in (("--train-limit", args.train_limit), ("--test-limit", args.test_limit),
+                                ("--val-split", args.val_split)):
+                if value:
+                    argv += [flag, str(value)]
             print(f"[compare] python -m recipes.classification {' '.join(argv)}", flush=True)
             summary = common.run_recipe("classification", argv, out)
             rec = {"key": key, "label": label, "head": head, "opts": opts, "dim": dim,
@@ -107,7 +111,8 @@ def run_grid(args, rows, results_path, done):
                    "command": "python -m recipes.classification " + " ".join(argv),
                    "plot_path": summary.get("plot_path")}
             if head == "distarc":
-                rec["angular_accuracy"] = angular_accuracy(summary["model_path"], args.dataset, args.train_limit)
+                rec["angular_accuracy"] = angular_accuracy(summary["model_path"], args.dataset, args.train_limit,
+                                                           args.test_limit)
             with open(results_path, "a") as f:
                 f.write(json.dumps(rec) + "\n")
             done[key] = rec

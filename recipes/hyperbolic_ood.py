@@ -1,9 +1,10 @@
 """Out-of-distribution detection by the hyperbolic distance to the origin (Khrulkov et al. 2020, §5).
 
-Trains (or loads) the paper's MNIST model, LeNet -> dim -> ToPoincare -> HyperbolicMLR, on Fashion-MNIST,
-embeds the Fashion-MNIST test set (in-distribution) and an out-of-distribution set (scikit-learn's
-handwritten digits resized to 28x28, normalised with the Fashion-MNIST statistics), and scores every image
-by d_c(0, x). It writes:
+Trains (or loads) the paper's MNIST model, LeNet -> dim -> ToPoincare -> HyperbolicMLR, as one
+`zoo.models.ImageClassifier(head="poincare")` on Fashion-MNIST, embeds the Fashion-MNIST test set
+(in-distribution) and an out-of-distribution set (scikit-learn's handwritten digits resized to 28x28) with
+`model.embed` (points of the ball; the model normalises every raw image with its Fashion-MNIST statistics), and
+scores every image by d_c(0, x). It writes:
 
 * `metrics.json` (the run summary every recipe writes): test accuracy, AUROC and FPR at 95% TPR of the
   distance-to-origin detector (OOD = small distance), the same for the maximum softmax probability of the
@@ -27,6 +28,9 @@ import sys
 
 from recipes import common
 
+#: Batch size of embedding and prediction.
+EVAL_BATCH = 512
+
 
 def build_parser():
     p = argparse.ArgumentParser(
@@ -37,9 +41,10 @@ def build_parser():
                                     out_help="output folder (default runs/hyperbolic_ood/<run name>)")],
     )
     p.add_argument("--model", default=None,
-                   help="a trained .keras classifier with the 'poincare' head (skip training)")
+                   help="a trained .keras zoo.models.ImageClassifier with the 'poincare' head (skip training)")
     p.add_argument("--baseline-model", default=None,
-                   help="optional Euclidean classifier (.keras, logits output) scored by max softmax probability")
+                   help="optional Euclidean classifier (.keras task model taking raw images, e.g. from "
+                        "recipes.classification) scored by max softmax probability")
     p.add_argument("--dim", "--embedding-dim", dest="dim", type=int, default=2)
     p.add_argument("--c", type=float, default=1.0, help="curvature (c > 0) of the ball")
     p.add_argument("--train-c", action="store_true", help="learn c (per layer, softplus)")
@@ -54,22 +59,15 @@ def build_parser():
 
 
 def find_poincare_head(model):
-    """The poincare head layer (a `zoo.layers.PoincareClassifier`) of a classifier."""
+    """The poincare head layer (a `zoo.layers.PoincareClassifier`) of a task model."""
     from zoo.layers import PoincareClassifier
 
-    for layer in model.layers:
-        if isinstance(layer, PoincareClassifier):
-            return layer
-    raise ValueError(f"model {model.name!r} has no 'poincare' head (zoo.heads.get('poincare', ...)); "
+    head = getattr(model, "head", None)
+    if isinstance(head, PoincareClassifier):
+        return head
+    raise ValueError(f"model {model.name!r} has no 'poincare' head: pass a zoo.models.ImageClassifier(..., "
+                     f"head='poincare') (e.g. saved by this recipe or recipes.classification --head poincare); "
                      f"layers: {[layer.name for layer in model.layers]}")
-
-
-def _predict(fn, x, batch=1024):
-    import numpy as np
-    from keras import ops
-
-    return np.concatenate([ops.convert_to_numpy(fn(ops.convert_to_tensor(x[i:i + batch])))
-                           for i in range(0, len(x), batch)], axis=0)
 
 
 def _softmax_max(logits):
@@ -92,9 +90,10 @@ def run(args):
     os.makedirs(out, exist_ok=True)
 
     (xtr, ytr), (xte, yte), xood = _data(args)
-    normalize = common.mean_std(xtr)
-    model, model_path, history = _train_or_load(args, xtr, ytr, normalize, run_name, out)
-    scores = _score(args, model, common.float_images(xte, normalize), common.float_images(xood, normalize), yte)
+    model, model_path, history = _train_or_load(args, xtr, ytr, run_name, out)
+    scores = _score(args, model, xte, xood, yte)
+    # the model's own statistics (adapted from the training images; what every raw image is normalised with)
+    normalize = [float(keras.ops.convert_to_numpy(v)[0]) for v in (model.preprocessor.mean, model.preprocessor.std)]
     hist_path, disk_path = _plots(scores, yte, out)
     report, c, accuracy = scores["report"], scores["c"], scores["accuracy"]
     summary = {
@@ -124,51 +123,50 @@ def _data(args):
     return (xtr, ytr), (xte, yte), xood
 
 
-def _train_or_load(args, xtr, ytr, normalize, run_name, out):
+def _train_or_load(args, xtr, ytr, run_name, out):
     """(model, its path, fit history or None): --model loads, else the poincare classifier is trained."""
     import keras
 
-    import zoo.backbones
-    import zoo.data
-    import zoo.heads
+    import zoo.models
 
     if args.model:
         print(f"[hyperbolic_ood] loaded {args.model}")
-        return keras.saving.load_model(args.model, compile=False), args.model, None
-    spec = zoo.heads.get("poincare", 10, args.dim, c=args.c, riemannian=not args.no_riemannian, train_c=args.train_c)
-    backbone = zoo.backbones.get(args.backbone, (28, 28, 1), args.dim)
-    model = common.build_classifier(backbone, spec, (28, 28, 1))
-    model.compile(optimizer=common.make_optimizer("adam", args.lr), loss=spec.loss, metrics=spec.metrics)
-    train_ds = zoo.data.make_dataset(xtr, ytr, batch_size=args.batch_size, shuffle=True, normalize=normalize,
-                                     seed=args.seed)
+        model = keras.saving.load_model(args.model, compile=False)
+        find_poincare_head(model)
+        return model, args.model, None
+    model = zoo.models.ImageClassifier(args.backbone, head="poincare", num_classes=10, input_shape=(28, 28),
+                                       embedding_dim=args.dim, c=args.c, riemannian=not args.no_riemannian,
+                                       train_c=args.train_c)
+    model.compile(optimizer=common.make_optimizer("adam", args.lr))
+    model.adapt(xtr)
+    train_ds = common.raw_image_dataset(xtr, ytr, args.batch_size, shuffle=True, seed=args.seed)
     print(f"[hyperbolic_ood] training {run_name}: {len(xtr)} images, {args.epochs} epochs")
-    history = model.fit(train_ds, epochs=args.epochs, verbose=args.verbose).history
+    history = model.fit(train_ds, epochs=args.epochs, verbose=args.verbose, shuffle=False).history
     model_path = os.path.join(out, "model.keras")
     model.save(model_path)
     return model, model_path, history
 
 
 def _score(args, model, x_in, x_out, yte):
-    """Ball points, logits, test accuracy and the OOD reports (distance to the origin, max softmax, baseline)."""
+    """Ball points, class scores, test accuracy and the OOD reports (distance to the origin, max softmax, baseline)
+    of raw uint8 images."""
     import keras
     import numpy as np
 
     from zoo.metrics import distance_to_origin, ood_report
 
-    head = find_poincare_head(model)
-    c = float(keras.ops.convert_to_numpy(head.curvature))
-    embed = keras.Model(model.inputs, head.input)  # backbone outputs, the head's input
-    emb_in = embed.predict(x_in, batch_size=512, verbose=0)
-    emb_out = embed.predict(x_out, batch_size=512, verbose=0)
-    ball_in, ball_out = _predict(head.embed, emb_in), _predict(head.embed, emb_out)
-    logits_in, logits_out = _predict(head, emb_in), _predict(head, emb_out)
+    c = float(keras.ops.convert_to_numpy(find_poincare_head(model).curvature))
+    ball_in = model.embed(x_in, batch_size=EVAL_BATCH)
+    ball_out = model.embed(x_out, batch_size=EVAL_BATCH)
+    logits_in = keras.ops.convert_to_numpy(model.predict(x_in, batch_size=EVAL_BATCH, verbose=0))
+    logits_out = keras.ops.convert_to_numpy(model.predict(x_out, batch_size=EVAL_BATCH, verbose=0))
     d_in, d_out = distance_to_origin(ball_in, c), distance_to_origin(ball_out, c)
     report = {"distance_to_origin": ood_report(d_in, d_out),
               "max_softmax_probability": ood_report(_softmax_max(logits_in), _softmax_max(logits_out))}
     if args.baseline_model:
         base = keras.saving.load_model(args.baseline_model, compile=False)
-        bl_in = base.predict(x_in, batch_size=512, verbose=0)
-        bl_out = base.predict(x_out, batch_size=512, verbose=0)
+        bl_in = keras.ops.convert_to_numpy(base.predict(x_in, batch_size=EVAL_BATCH, verbose=0))
+        bl_out = keras.ops.convert_to_numpy(base.predict(x_out, batch_size=EVAL_BATCH, verbose=0))
         report["baseline_max_softmax_probability"] = ood_report(_softmax_max(bl_in), _softmax_max(bl_out))
         report["baseline_model"] = args.baseline_model
         report["baseline_test_accuracy"] = float(np.mean(np.argmax(bl_in, axis=1) == yte))

@@ -1,9 +1,9 @@
 """DL2PA experiment grid on Fashion-MNIST: softmax vs fixed prototypes vs ETF vs dynamic assignment.
 
-Runs `python -m recipes.classification ...` once per row, one run at a time, each in its own process
-(`recipes.common.run_recipe`, which returns the run's metrics.json), appends every result to a
-JSON-lines file as soon as it finishes (a cut-off grid keeps what it has; rows already in the file are
-skipped on a re-run), and writes the markdown tables from that file.
+Runs `python -m recipes.classification ...` (a `zoo.models.ImageClassifier` per run) once per row, one run at
+a time, each in its own process (`recipes.common.run_recipe`, which returns the run's metrics.json), appends every
+result to a JSON-lines file as soon as it finishes (a cut-off grid keeps what it has; rows already in the file
+are skipped on a re-run), and writes the markdown tables from that file.
 
 - balanced: embedding dim in `--dims` (default 2 3 5 9: fewer dimensions than classes, where the choice
   of prototypes and of the assignment matters; the ETF of 10 classes needs d >= 9);
@@ -46,6 +46,8 @@ def build_parser():
     p.add_argument("--lt-dim", type=int, default=64)
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--backbone", default="lenet")
+    p.add_argument("--val-split", type=float, default=0.0,
+                   help="passed on: model selection on a validation share of the training set")
     p.add_argument("--table-only", action="store_true")
     return p
 
@@ -74,6 +76,8 @@ def _command(args, dim, rho, extra, out):
             "--seed", str(args.seed), "--out", out, "--verbose", str(args.verbose)] + list(extra)
     if rho is not None:
         argv += ["--imbalance", str(rho)]
+    if args.val_split:
+        argv += ["--val-split", str(args.val_split)]
     return argv
 
 
