@@ -29,7 +29,7 @@ def trained(digits):
     keras.utils.set_random_seed(0)
     model = ProtoNet("conv4", geometry="poincare", c=0.05, train_c=True, shot=1, query=5, **SHAPE)
     model.compile()
-    history = model.fit(x, y, way=5, episodes_per_epoch=12, epochs=2, verbose=0)
+    history = model.fit(x, y, way=5, episodes_per_epoch=8, epochs=2, verbose=0)
     return model, history
 
 
@@ -92,9 +92,9 @@ def test_columns_follow_the_sorted_support_labels(trained, digits):
 
 def test_five_shot_evaluation_of_a_one_shot_model(trained, digits):
     model, _ = trained
-    one = model.evaluate_episodes(digits[1], way=5, shot=1, query=5, episodes=12, seed=1)
-    five = model.evaluate_episodes(digits[1], way=5, shot=5, query=5, episodes=12, seed=1)
-    assert one["n"] == five["n"] == 12
+    one = model.evaluate_episodes(digits[1], way=5, shot=1, query=5, episodes=10, seed=1)
+    five = model.evaluate_episodes(digits[1], way=5, shot=5, query=5, episodes=10, seed=1)
+    assert one["n"] == five["n"] == 10
     assert 0 < five["ci95"] < 0.2
     # Unseen digits 5-9, 5-way (chance 20%): more shots give better prototypes.
     assert five["mean"] > 0.5 and five["mean"] > one["mean"], (one["mean"], five["mean"])
@@ -121,9 +121,13 @@ def test_keras_round_trip_same_backend_and_another(trained, digits, tmp_path):
         data = np.load({str(tmp_path / "episode.npz")!r})
         model = keras.saving.load_model(PATH, compile=False)
         scores = model.predict_episode(data["support"], data["labels"], data["queries"])
-        np.save({str(tmp_path / "other.npy")!r}, scores)
+        np.savez({str(tmp_path / "other.npz")!r}, scores=scores, points=model.embed(data["queries"]))
     """)
-    np.testing.assert_allclose(np.load(tmp_path / "other.npy"), expected, rtol=1e-5, atol=1e-5)
+    other = np.load(tmp_path / "other.npz")
+    # The embeddings agree to float32 rounding of two backends' convolutions; the scores, computed from them
+    # by the closed-form distance ||q||^2 + ||p||^2 - 2<q, p>, lose a few more digits for close pairs.
+    np.testing.assert_allclose(other["points"], model.embed(queries), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(other["scores"], expected, rtol=1e-4, atol=1e-4)
 
 
 def test_clear_errors(euclidean, digits):
