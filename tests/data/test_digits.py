@@ -78,3 +78,9 @@ def test_bad_arguments():
         zoo.data.digits(size=0)
     with pytest.raises(ValueError, match=r"\[N, H, W\]"):
         resize_bilinear(np.zeros((8, 8)), 4)
+
+
+def test_bad_seed_is_named():
+    """Issue #13 item 21: seed=-1 used to surface as numpy's 'expected non-negative integer'."""
+    with pytest.raises(ValueError, match="digits: `seed` must be an integer"):
+        zoo.data.digits(seed=-1)

@@ -289,3 +289,17 @@ def test_bad_input(tmp_path):
     (tmp_path / "empty_class").mkdir()
     with pytest.raises(ValueError, match="has no images"):
         FewShotSplit.from_folder(tmp_path)
+
+
+def test_raw_pixels_and_seed_named():
+    """Issue #13 items 13 and 21: `raw=True` keeps 0..255 pixel values; a bad `seed` is named."""
+    x, y = indexed_split()
+    split = FewShotSplit.from_arrays(x, y)
+    (bx, _), = collect(zoo.data.episodes(split, 3, 1, 2, episodes=1, seed=3, raw=True))
+    ref, = collect(zoo.data.episodes(split, 3, 1, 2, episodes=1, seed=3))
+    np.testing.assert_array_equal(bx, np.rint(ref[0] * 255))
+    assert bx.dtype == np.float32 and bx.max() > 1.0
+    with pytest.raises(ValueError, match="`normalize`"):
+        zoo.data.episodes(split, 3, 1, 2, raw=True, normalize=(0.5, 0.5))
+    with pytest.raises(ValueError, match="episodes: `seed`"):
+        zoo.data.episodes(split, 3, 1, 2, seed=-1)

@@ -79,7 +79,7 @@ def test_class_names():
 def test_fixture_via_path(isolated):
     folder = isolated / "fixture"
     data = _write_fixture(folder)
-    (x_train, y_train), (x_test, y_test) = zoo.data.fashion_mnist(path=folder, download=False)
+    (x_train, y_train), (x_test, y_test) = zoo.data.fashion_mnist(path=folder, download=False, verify=False)
     np.testing.assert_array_equal(x_train, data["train"][0])
     np.testing.assert_array_equal(y_train, data["train"][1])
     np.testing.assert_array_equal(x_test, data["test"][0])
@@ -92,12 +92,12 @@ def test_fixture_via_env_var_and_keras_cache(isolated, monkeypatch):
     folder = isolated / "env"
     data = _write_fixture(folder, n_train=12, n_test=4, seed=1)
     monkeypatch.setenv("ZOO_FASHION_MNIST_DIR", str(folder))
-    (x_train, _), _ = zoo.data.fashion_mnist(download=False)
+    (x_train, _), _ = zoo.data.fashion_mnist(download=False, verify=False)
     np.testing.assert_array_equal(x_train, data["train"][0])
     monkeypatch.delenv("ZOO_FASHION_MNIST_DIR")
     cache = isolated / "home" / ".keras" / "datasets" / "fashion-mnist"
     data = _write_fixture(cache, n_train=7, n_test=3, seed=2)
-    (x_train, _), (x_test, _) = zoo.data.fashion_mnist(download=False)
+    (x_train, _), (x_test, _) = zoo.data.fashion_mnist(download=False, verify=False)
     assert x_train.shape == (7, 28, 28) and x_test.shape == (3, 28, 28)
     np.testing.assert_array_equal(x_test, data["test"][0])
 
@@ -140,7 +140,7 @@ def test_corrupt_files_raise_clear_errors(isolated, damage):
         _write_raw_idx(img, 2051, (20, 14, 56), bytes(20 * 784))
         match = r"shape \(14, 56\)"
     with pytest.raises(IDXFormatError, match=match) as info:
-        zoo.data.fashion_mnist(path=folder, download=False)
+        zoo.data.fashion_mnist(path=folder, download=False, verify=False)
     assert "Fashion-MNIST" in str(info.value)
 
 
@@ -171,7 +171,7 @@ def test_network_probe_is_bounded(monkeypatch):
     """A probe whose name resolution hangs still returns False within its deadline."""
     def hang(*a, **k):
         time.sleep(5)
-    monkeypatch.setattr(fm.socket, "create_connection", hang)
+    monkeypatch.setattr(sys.modules["zoo.data._network"].socket, "create_connection", hang)
     t0 = time.perf_counter()
     assert fm._network_available(timeout=0.2) is False
     assert time.perf_counter() - t0 < 1.0
@@ -183,3 +183,46 @@ def test_download_true_failure_is_clear(isolated, monkeypatch):
     monkeypatch.setattr(fm, "_download", fail)
     with pytest.raises(FileNotFoundError, match="download .* failed: OSError: no route to host"):
         zoo.data.fashion_mnist(download=True)
+
+
+# -- issue #13, item 20: the content is checked against the official digests ----------------------------------
+def test_fixture_is_not_the_official_dataset(isolated):
+    folder = isolated / "fixture"
+    _write_fixture(folder)
+    with pytest.raises(IDXFormatError, match=r"train-images-idx3-ubyte.gz.*20 images.*60000.*verify=False"):
+        zoo.data.fashion_mnist(path=folder)
+    with pytest.raises(ValueError, match="`verify` must be True or False"):
+        zoo.data.fashion_mnist(path=folder, verify="no")
+
+
+@pytest.mark.skipif(not os.path.isdir(DEBIAN_DIR),
+                    reason=f"{DEBIAN_DIR} absent: `apt-get install dataset-fashion-mnist` to run this test")
+@pytest.mark.parametrize("altered", ["t10k-images-idx3-ubyte", "train-labels-idx1-ubyte"])
+def test_altered_copy_of_the_official_files_is_refused(isolated, altered):
+    """A well-formed copy (right headers and sizes) with changed content used to load silently."""
+    folder = isolated / "altered"
+    folder.mkdir()
+    for name in FILES:
+        if not name.startswith(altered):
+            os.symlink(os.path.join(DEBIAN_DIR, name), folder / name)
+    data = bytearray(gzip.open(os.path.join(DEBIAN_DIR, altered + ".gz")).read())
+    data[-1] = (data[-1] + 1) % 10   # one pixel / one label changed, still a valid value
+    (folder / altered).write_bytes(bytes(data))   # uncompressed copies are accepted
+    with pytest.raises(IDXFormatError, match=altered + r".*sha256.*official") as info:
+        zoo.data.fashion_mnist(path=folder)
+    assert str(folder / altered) in str(info.value)
+    (x_train, _), (x_test, _) = zoo.data.fashion_mnist(path=folder, verify=False)   # opt-out loads it
+    assert x_train.shape == (60000, 28, 28) and x_test.shape == (10000, 28, 28)
+
+
+@pytest.mark.skipif(not os.path.isdir(DEBIAN_DIR),
+                    reason=f"{DEBIAN_DIR} absent: `apt-get install dataset-fashion-mnist` to run this test")
+def test_official_digests_match_the_debian_files():
+    """The digests are those of the decompressed official files (`zcat FILE | sha256sum`), headers 60k / 10k."""
+    import hashlib
+
+    for name in FILES:
+        raw = gzip.open(os.path.join(DEBIAN_DIR, name)).read()
+        assert hashlib.sha256(raw).hexdigest() == fm.FASHION_MNIST_SHA256[name], name
+        n = struct.unpack(">I", raw[4:8])[0]
+        assert n == (60000 if name.startswith("train") else 10000)

@@ -123,3 +123,15 @@ def test_mixup_long_tail_training_smoke():
     loss = hist.history["loss"]
     assert np.all(np.isfinite(loss)) and loss[-1] < loss[0], loss
     assert not np.allclose(to_numpy(head.class_means), means0)
+
+
+def test_bad_seed_is_named():
+    """Issue #13 item 21: a negative or fractional seed names `seed`."""
+    x, y = np.zeros((20, 2, 2), np.uint8), np.arange(20) % 2
+    with pytest.raises(ValueError, match="long_tail: `seed` must be an integer"):
+        zoo.data.long_tail((x, y), seed=-1)
+    ds = zoo.data.make_dataset(x, y, batch_size=4)
+    with pytest.raises(ValueError, match="mixup: `seed` must be an integer"):
+        zoo.data.mixup(ds, seed=-1)
+    with pytest.raises(ValueError, match="mixup: `seed` must be an integer"):
+        zoo.data.mixup(ds, seed=0.5)

@@ -164,3 +164,52 @@ def test_model_fit_on_current_backend():
                              normalize=DIGITS_MEAN_STD, repeat=True)
     history = model.fit(augmented, epochs=1, steps_per_epoch=3, verbose=0)
     assert np.isfinite(history.history["loss"][0])
+
+
+# -- issue #13, item 13: float range, non-finite pixels, augment validated always, raw pixels -------------------
+@pytest.mark.parametrize("x, match", [
+    (np.full((4, 5, 5), 200.0, np.float32), r"float images must be in \[0, 1\].*divide by 255"),
+    (np.where(np.eye(5, dtype=bool)[None], np.nan, 0.5).astype(np.float32).repeat(4, 0), "NaN"),
+    (np.full((4, 5, 5), np.inf, np.float64), "inf"),
+    (np.full((4, 5, 5), -0.5, np.float32), r"\[0, 1\]"),
+])
+def test_float_images_outside_unit_range_or_non_finite_are_refused(x, match):
+    with pytest.raises(ValueError, match=match) as info:
+        make_dataset(x, batch_size=2)
+    assert "`x`" in str(info.value)
+
+
+def test_augment_is_validated_without_shuffle():
+    x = np.zeros((4, 5, 5), np.uint8)
+    with pytest.raises(ValueError, match="not a preset"):
+        make_dataset(x, shuffle=False, augment="rotate")
+    with pytest.raises(TypeError, match="augment"):
+        make_dataset(x, shuffle=False, augment=3)
+    with pytest.raises(ValueError, match="not a preset"):
+        make_dataset(x, shuffle=False, augment=["flip", "rotat"])
+
+
+def test_raw_keeps_pixel_values_0_255(images):
+    ids = np.arange(40)
+    x, y = _concat(make_dataset(images, ids, batch_size=16, raw=True))
+    assert x.dtype == np.float32
+    np.testing.assert_array_equal(x[..., 0], images.astype(np.float32))
+    np.testing.assert_array_equal(y, ids)
+    floats = images / np.float32(255.0)   # [0, 1] floats come back in 0..255 too
+    np.testing.assert_allclose(_concat(make_dataset(floats, batch_size=40, raw=True))[..., 0], images, atol=1e-3)
+    # Augmented in 0..255 and left there: every image is itself or its mirror, in raw pixel values.
+    x, y = _concat(make_dataset(images, ids, batch_size=16, shuffle=True, augment="flip", raw=True))
+    src = images[y].astype(np.float32)
+    same = np.all(x[..., 0] == src, axis=(1, 2))
+    flipped = np.all(x[..., 0] == src[:, :, ::-1], axis=(1, 2))
+    assert np.all(same | flipped) and 5 <= flipped.sum() <= 35
+    with pytest.raises(ValueError, match="`raw=True`.*`normalize`"):
+        make_dataset(images, raw=True, normalize=FASHION_MNIST_MEAN_STD)
+    with pytest.raises(ValueError, match="`raw`"):
+        make_dataset(images, raw="yes")
+
+
+@pytest.mark.parametrize("seed", [-1, 1.5, True, 2**40])
+def test_bad_seed_is_named(images, seed):
+    with pytest.raises(ValueError, match="make_dataset: `seed` must be an integer in"):
+        make_dataset(images, shuffle=True, seed=seed)

@@ -62,3 +62,22 @@ def test_bad_input():
         zoo.data.pk_batches(x, np.eye(5)[y], p=2, k=2)
     with pytest.raises(ValueError, match="labels"):
         zoo.data.pk_batches(x, y[:-1], p=2, k=2)
+
+
+def test_float_range_non_finite_raw_and_seed():
+    """Issue #13 items 13 and 21: 0..255 floats and NaN refused, raw pixel values kept, `seed` named."""
+    y = labels()
+    x = np.arange(len(y), dtype=np.uint8)[:, None, None].repeat(2, 1).repeat(2, 2)  # pixel = index
+    with pytest.raises(ValueError, match=r"pk_batches: `x`.*\[0, 1\].*divide by 255"):
+        zoo.data.pk_batches(x.astype(np.float32), y, p=2, k=2)
+    bad = (x / 255.0).astype(np.float32)
+    bad[3, 1, 1] = np.nan
+    with pytest.raises(ValueError, match="pk_batches: `x`.*NaN"):
+        zoo.data.pk_batches(bad, y, p=2, k=2)
+    with pytest.raises(ValueError, match="pk_batches: `seed`"):
+        zoo.data.pk_batches(x, y, p=2, k=2, seed=-1)
+    with pytest.raises(ValueError, match="`normalize`"):
+        zoo.data.pk_batches(x, y, p=2, k=2, raw=True, normalize=(0.5, 0.5))
+    bx, by = epoch(zoo.data.pk_batches(x, y, p=3, k=2, seed=1, raw=True))[0]
+    assert bx.dtype == np.float32 and bx.max() > 1.0
+    np.testing.assert_array_equal(y[bx[:, 0, 0, 0].astype(int)], by)   # pixel values are the raw indices

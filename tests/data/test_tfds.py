@@ -1,5 +1,6 @@
 """zoo.data.load_tfds: reads prepared/mocked data offline, never downloads, fails fast and clearly."""
 
+import sys
 import time
 
 import numpy as np
@@ -51,3 +52,28 @@ def test_not_prepared_fails_fast_with_instructions(tmp_path):
 def test_unknown_name_is_a_value_error(tmp_path):
     with pytest.raises(ValueError, match="not_a_dataset_zoo"):
         load_tfds("not_a_dataset_zoo", "train", data_dir=str(tmp_path))
+
+
+def test_download_true_offline_fails_fast_without_calling_tfds_download(tmp_path, monkeypatch):
+    """Issue #13 item 16: offline, download=True used to retry inside tfds for ~205 s before failing."""
+    module = sys.modules["zoo.data.tfds"]
+    probes = []
+    monkeypatch.setattr(module, "_network_available", lambda *a, **k: probes.append(1) or False)
+    real_load = tfds.load
+
+    def load(*args, **kwargs):
+        assert not kwargs.get("download"), "tfds.load(download=True) must not run when the probe fails"
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr(tfds, "load", load)
+    t0 = time.perf_counter()
+    with pytest.raises(DatasetNotPreparedError) as info:
+        load_tfds("mnist", "train", data_dir=str(tmp_path), download=True)
+    assert time.perf_counter() - t0 < 10
+    msg = str(info.value)
+    assert probes and "'mnist'" in msg and "network" in msg and "tfds build mnist" in msg
+    # Prepared data needs no network: download=True reads it without probing.
+    probes.clear()
+    with tfds.testing.mock_data(num_examples=3, data_dir=str(tmp_path)):
+        pairs = list(load_tfds("mnist", "train", data_dir=str(tmp_path), download=True).as_numpy_iterator())
+    assert len(pairs) == 3 and not probes

@@ -6,7 +6,7 @@ TensorFlow and keras are imported lazily, inside the functions that build tf.dat
 
 import numpy as np
 
-__all__ = ["AUGMENT_PRESETS", "PAD_CROP_PIXELS", "augment_fns", "check_normalize", "float_images"]
+__all__ = ["AUGMENT_PRESETS", "PAD_CROP_PIXELS", "augment_fns", "check_augment", "check_normalize", "float_images"]
 
 #: Names accepted by `make_dataset(augment=...)`.
 AUGMENT_PRESETS = ("flip", "crop", "flip_crop")
@@ -14,12 +14,16 @@ AUGMENT_PRESETS = ("flip", "crop", "flip_crop")
 PAD_CROP_PIXELS = 4
 
 
-def _preset_layers(name, height, width, seed):
-    import keras
-
+def _check_preset(name):
     if name not in AUGMENT_PRESETS:
         raise ValueError(f"augment={name!r} is not a preset; use one of {AUGMENT_PRESETS}, None, or a "
                          "list of keras.layers preprocessing layers")
+
+
+def _preset_layers(name, height, width, seed):
+    import keras
+
+    _check_preset(name)
     layers = []
     if name in ("flip", "flip_crop"):
         layers.append(keras.layers.RandomFlip("horizontal", seed=seed))
@@ -33,32 +37,48 @@ def _preset_layers(name, height, width, seed):
     return layers
 
 
-def augment_fns(augment, height, width, seed):
-    """List of callables images -> images (Keras layers are called with training=True)."""
+def check_augment(augment):
+    """The items of `augment` as a flat list (preset names, keras layers, callables), validated without building
+    any layer: a TypeError / ValueError for anything else. Pipelines call it even when they do not augment
+    (``make_dataset(shuffle=False)``), so a typo fails at once, not in the training run."""
     import keras
 
     if augment is None:
         return []
     if isinstance(augment, str):
-        items = _preset_layers(augment, height, width, seed)
-    elif isinstance(augment, keras.layers.Layer) or callable(augment):
-        items = [augment]
-    elif isinstance(augment, (list, tuple)):
-        items = list(augment)
-    else:
+        _check_preset(augment)
+        return [augment]
+    if isinstance(augment, keras.layers.Layer) or callable(augment):
+        return [augment]
+    if not isinstance(augment, (list, tuple)):
         raise TypeError(f"augment must be None, one of {AUGMENT_PRESETS}, a keras layer or a list of "
                         f"them; got {type(augment).__name__}")
-    fns = []
-    for item in items:
+    items = []
+    for item in augment:
         if isinstance(item, str):
-            fns += augment_fns(item, height, width, seed)
-        elif isinstance(item, keras.layers.Layer):
-            fns.append(lambda t, layer=item: layer(t, training=True))
-        elif callable(item):
-            fns.append(item)
-        else:
+            _check_preset(item)
+        elif not (isinstance(item, keras.layers.Layer) or callable(item)):
             raise TypeError(f"augment list items must be keras layers, callables or preset names; got "
                             f"{type(item).__name__}")
+        items.append(item)
+    return items
+
+
+def augment_fns(augment, height, width, seed):
+    """List of callables images -> images (Keras layers are called with training=True)."""
+    import keras
+
+    fns = []
+    for item in check_augment(augment):
+        if isinstance(item, str):
+            items = _preset_layers(item, height, width, seed)
+        else:
+            items = [item]
+        for layer in items:
+            if isinstance(layer, keras.layers.Layer):
+                fns.append(lambda t, layer=layer: layer(t, training=True))
+            else:
+                fns.append(layer)
     return fns
 
 
@@ -83,20 +103,25 @@ def check_normalize(normalize, channels):
     return mean, std
 
 
-def float_images(images, augment_fns, scale, norm):
+def float_images(images, augment_fns, scale, norm, raw=False):
     """Float32 batch: augment (in 0..255), scale to [0, 1] by `scale`, then `(x - mean) / std`.
 
     Shared by `make_dataset`, `pk_batches` and `episodes`; `augment_fns` from `augment_fns`, `norm` from
-    `check_normalize` (or None), `scale` = 1/255 for integer images, 1 for [0, 1] floats.
+    `check_normalize` (or None), `scale` = 1/255 for integer images, 1 for [0, 1] floats. With `raw` the
+    batch stops after augmentation: pixel values in 0..255 (float32), neither scaled nor normalised, for
+    the task models of `zoo.models`, which preprocess themselves.
     """
     import tensorflow as tf
 
     images = tf.cast(images, tf.float32)
-    if augment_fns:
+    if augment_fns or raw:
         # Augment in 0..255, the range Keras' preprocessing layers assume by default.
-        images = images * (255.0 * scale)
+        if scale != 1.0 / 255.0:
+            images = images * (255.0 * scale)
         for fn in augment_fns:
             images = tf.convert_to_tensor(fn(images), dtype=tf.float32)
+        if raw:
+            return images
         images = images * (1.0 / 255.0)
     elif scale != 1.0:
         images = images * scale

@@ -10,6 +10,8 @@ Pure numpy (plus scikit-learn for the data): no TensorFlow import.
 
 import numpy as np
 
+from zoo.data._checks import check_seed
+
 __all__ = ["digits", "resize_bilinear", "DIGITS_MEAN_STD"]
 
 #: Mean and standard deviation of all 1,797 digits images at 8x8, uint8 0..255 scaled to [0, 1];
@@ -93,7 +95,7 @@ def digits(size=None, test_fraction=0.25, seed=0):
             resized with bilinear interpolation (numpy, half-pixel centres like
             ``tf.image.resize``) and rounded back to uint8.
         test_fraction: fraction of each class held out for test, in [0, 1).
-        seed: int seed of the split (numpy ``default_rng``).
+        seed: int seed of the split (numpy ``default_rng``), in [0, 2**31 - 1].
 
     The original 4-bit intensities 0..16 are mapped to 0..255 as ``round(v * 255 / 16)``.
 
@@ -106,6 +108,7 @@ def digits(size=None, test_fraction=0.25, seed=0):
         raise ValueError(f"test_fraction must be in [0, 1), got {test_fraction!r}")
     if size is not None and (int(size) != size or int(size) < 1):
         raise ValueError(f"size must be None or a positive int, got {size!r}")
+    seed = check_seed(seed, "digits")
     from sklearn.datasets import load_digits
 
     bunch = load_digits()

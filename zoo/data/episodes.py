@@ -20,6 +20,7 @@ import os
 import numpy as np
 
 from zoo._checks import check_int
+from zoo.data._checks import check_raw, check_seed
 from zoo.data._images import check_image_size, decode_fn, resize
 from zoo.data._preprocess import augment_fns, check_normalize, float_images
 from zoo.data.fewshot_split import IMAGE_EXTENSIONS, FewShotSplit
@@ -51,13 +52,13 @@ def episode_plan(labels, way, shot, query, episodes, rng):
 
 
 def episodes(source, way, shot, query, episodes=100, seed=0, normalize=None, image_size=None, augment=None,
-             resample=True):
+             resample=True, raw=False):
     """N-way K-shot Q-query episodes as a `tf.data.Dataset` of ``episodes`` batches ``(x, y)`` for `model.fit`.
 
     Each batch is one episode in the shot-major layout: ``x`` float32 ``[(shot + query) * way, H, W, C]`` where
     row r shows an image of episode class ``r % way`` (rows ``< shot * way``: support, the rest: queries) and
     ``y`` int32 ``[query * way]`` with ``y[i] = i % way``. Pixels are ``(p / 255 - mean) / std`` (``[0, 1]``
-    without ``normalize``), as `zoo.data.make_dataset`.
+    without ``normalize``), as `zoo.data.make_dataset`; with ``raw=True`` they stay pixel values in 0..255.
 
     Every pass over the dataset (every ``fit`` epoch) draws new episodes: pass e uses the plan
     ``episode_plan(..., rng=np.random.default_rng([seed, e]))``, so two datasets built with one seed give the
@@ -74,7 +75,7 @@ def episodes(source, way, shot, query, episodes=100, seed=0, normalize=None, ima
         query: query images per class (>= 1; 15 in the reference). ``shot + query`` must not exceed the
             images of the split's smallest class.
         episodes: episodes per pass (>= 1; 100 per training "epoch" in the reference, 600 or 10,000 at test).
-        seed: seed of the episode plans (and of the preset augmentation layers).
+        seed: seed of the episode plans (and of the preset augmentation layers), an int in [0, 2**31 - 1].
         normalize: None or ``(mean, std)`` of [0, 1]-scaled pixels, scalars or one per channel, e.g.
             `zoo.data.FASHION_MNIST_MEAN_STD` or ImageNet's ``((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))``.
         image_size: None (the split's size) or ``(height, width)`` / int: images are resized (bilinear,
@@ -87,15 +88,19 @@ def episodes(source, way, shot, query, episodes=100, seed=0, normalize=None, ima
             h-flip) maps to e.g. ``[keras.layers.RandomZoom(...), keras.layers.RandomColorJitter(...),
             keras.layers.RandomFlip("horizontal")]``.
         resample: True (default): new episodes on every pass; False: the same episodes on every pass.
+        raw: True: pixel values in 0..255 (float32; [0, 1] float splits are multiplied by 255), augmented but
+            neither scaled nor normalised, for the task models of `zoo.models` (`zoo.models.ProtoNet`), which
+            preprocess themselves; ``normalize`` must then be None.
 
     Returns:
         `tf.data.Dataset` of exactly ``episodes`` elements (its cardinality, known to Keras), prefetched. Use
         ``model.fit(ds, epochs=..., shuffle=False)``; it works on the TensorFlow, JAX and PyTorch backends.
 
     Raises:
-        ValueError: way/shot/query/episodes < 1; way larger than the number of classes; shot + query larger
-            than the smallest class (named, with its count); bad normalize / image_size; an empty split or
-            non-integer labels (from `FewShotSplit`). TypeError: an unsupported ``source``.
+        ValueError: way/shot/query/episodes < 1; a bad seed; ``normalize`` with ``raw=True``; way larger than the
+            number of classes; shot + query larger than the smallest class (named, with its count); bad
+            normalize / image_size; an empty split or non-integer labels, float images outside [0, 1] or with
+            NaN (from `FewShotSplit`). TypeError: an unsupported ``source``.
 
     Example:
         >>> splits = zoo.data.fewshot_splits("fashion_mnist")
@@ -121,18 +126,20 @@ def episodes(source, way, shot, query, episodes=100, seed=0, normalize=None, ima
     shot = check_int(shot, "shot", minimum=1, owner="episodes")
     query = check_int(query, "query", minimum=1, owner="episodes")
     n_episodes = check_int(episodes, "episodes", minimum=1, owner="episodes")
+    seed = check_seed(seed, "episodes")
+    raw = check_raw(raw, normalize, "episodes")
     split = _as_split(source, image_size)
     _check_episode_fits(split, way, shot, query)
     size = check_image_size(image_size, "episodes") or split.image_size
     norm = check_normalize(normalize, split.channels)
-    fns = augment_fns(augment, size[0], size[1], int(seed))
+    fns = augment_fns(augment, size[0], size[1], seed)
     rows = (shot + query) * way
     ds, scale = _episode_images(_plan_dataset(split.labels, way, shot, query, n_episodes, seed, resample),
                                 split, size, rows)
     y = tf.constant(np.tile(np.arange(way, dtype=np.int32), query))
 
     def finish(x):
-        x = float_images(x, fns, scale, norm)
+        x = float_images(x, fns, scale, norm, raw)
         return tf.ensure_shape(x, [rows, size[0], size[1], split.channels]), y
 
     ds = ds.map(finish, num_parallel_calls=None if fns else tf.data.AUTOTUNE)

@@ -16,18 +16,28 @@ are accepted too). They are read directly with numpy (`zoo.data.idx.read_idx`): 
 ``fashion_mnist`` builder is not used because the Debian package's ``.gz`` files have other checksums
 than upstream's (same content, different compression), which tfds rejects.
 
+Content check: the decoded files are hashed and compared with `FASHION_MNIST_SHA256`, the sha256 of the
+official files *after decompression* (``zcat FILE | sha256sum``; identical for upstream's and Debian's
+``.gz`` and for uncompressed copies). A copy with the right headers and sizes but altered images or labels
+is refused with an error naming the file (``verify=False`` loads modified or partial copies). Hashing the
+55 MB of decoded data costs about 0.1 s, next to about 1.3 s of gzip decoding, so the verdict is not cached.
+
 Pure numpy: no TensorFlow import.
 """
 
+import hashlib
 import os
-import socket
-import threading
+import struct
 
 import numpy as np
 
+from zoo._checks import check_bool
+from zoo.data._network import PROBE_ADDRESS, PROBE_TIMEOUT_S  # noqa: F401 - kept importable from here
+from zoo.data._network import network_available as _network_available
 from zoo.data.idx import IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, IDXFormatError, read_idx
 
-__all__ = ["fashion_mnist", "FASHION_MNIST_CLASSES", "FASHION_MNIST_MEAN_STD", "FASHION_MNIST_FILES"]
+__all__ = ["fashion_mnist", "FASHION_MNIST_CLASSES", "FASHION_MNIST_MEAN_STD", "FASHION_MNIST_FILES",
+           "FASHION_MNIST_SHA256"]
 
 #: Class names, index = label.
 FASHION_MNIST_CLASSES = (
@@ -45,11 +55,19 @@ FASHION_MNIST_FILES = {
     "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
 }
 
+#: file name -> sha256 of the official file after decompression (``zcat FILE | sha256sum``): IDX header +
+#: data, 60,000 train / 10,000 test examples. Computed from the Debian package ``dataset-fashion-mnist``
+#: (the upstream release, recompressed), whose headers and sizes match the official ones.
+FASHION_MNIST_SHA256 = {
+    "train-images-idx3-ubyte.gz": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+    "train-labels-idx1-ubyte.gz": "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+    "t10k-images-idx3-ubyte.gz": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+    "t10k-labels-idx1-ubyte.gz": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+}
+
 ENV_VAR = "ZOO_FASHION_MNIST_DIR"
 DEBIAN_DIR = "/usr/share/datasets/fashion-mnist"
-# Host probed to decide whether `download=None` may download (keras' own download origin).
-PROBE_ADDRESS = ("storage.googleapis.com", 443)
-PROBE_TIMEOUT_S = 0.5
+_SPLIT_SIZES = {"train": 60000, "test": 10000}
 _NUM_CLASSES = 10
 _IMAGE_SHAPE = (28, 28)
 
@@ -82,28 +100,27 @@ def _files_in(folder):
     return (found, []) if not missing else (None, missing)
 
 
-def _network_available(address=PROBE_ADDRESS, timeout=PROBE_TIMEOUT_S):
-    """True if a TCP connection to `address` opens within `timeout` seconds (DNS included).
+def _check_official(name, where, arr, magic):
+    """IDXFormatError unless `arr` (decoded from the file `name`, read from `where`) is the official content."""
+    n = _SPLIT_SIZES["train" if name.startswith("train") else "test"]
+    what = "images" if magic == IDX_IMAGES_MAGIC else "labels"
+    if arr.shape[0] != n:
+        raise IDXFormatError(f"Fashion-MNIST: {where} holds {arr.shape[0]} {what}; the official {name} has {n}: "
+                             "this is not the official dataset (a subset, or another dataset in its format). "
+                             "Pass verify=False to load a modified or partial copy.")
+    h = hashlib.sha256(struct.pack(">" + "I" * (1 + arr.ndim), magic, *arr.shape))
+    h.update(np.ascontiguousarray(arr, dtype=np.uint8))
+    actual, expected = h.hexdigest(), FASHION_MNIST_SHA256[name]
+    if actual != expected:
+        raise IDXFormatError(f"Fashion-MNIST: {where}: the sha256 of its decoded content is {actual}, the official "
+                             f"{name}'s is {expected}. The file has the official header and size but other "
+                             f"{what}: it has been altered or damaged. Delete it and fetch the official files "
+                             "again (`apt-get install --reinstall dataset-fashion-mnist`, or "
+                             "zoo.data.fashion_mnist(download=True) once it is removed), or pass verify=False "
+                             "to load a modified copy on purpose.")
 
-    Runs in a daemon thread joined with a deadline, because name resolution ignores socket timeouts
-    and can block for many seconds on an offline machine.
-    """
-    result = []
 
-    def probe():
-        try:
-            with socket.create_connection(address, timeout=timeout):
-                result.append(True)
-        except Exception:  # noqa: BLE001 - any failure means "no network"
-            result.append(False)
-
-    t = threading.Thread(target=probe, daemon=True, name="zoo-network-probe")
-    t.start()
-    t.join(timeout + 0.1)
-    return bool(result and result[0])
-
-
-def _load_split(images_path, labels_path):
+def _load_split(split, images_path, labels_path, verify):
     try:
         x = read_idx(images_path, expected_magic=IDX_IMAGES_MAGIC)
         y = read_idx(labels_path, expected_magic=IDX_LABELS_MAGIC)
@@ -118,11 +135,15 @@ def _load_split(images_path, labels_path):
     if y.size and y.max() >= _NUM_CLASSES:
         raise IDXFormatError(f"Fashion-MNIST: {labels_path} has label {int(y.max())}, labels must be in "
                              f"[0, {_NUM_CLASSES - 1}]")
+    if verify:
+        images_name, labels_name = FASHION_MNIST_FILES[split]
+        _check_official(images_name, images_path, x, IDX_IMAGES_MAGIC)
+        _check_official(labels_name, labels_path, y, IDX_LABELS_MAGIC)
     return x.astype(np.uint8, copy=False), y.astype(np.int64)
 
 
-def _load_folder(files):
-    return _load_split(*files["train"]), _load_split(*files["test"])
+def _load_folder(files, verify):
+    return _load_split("train", *files["train"], verify), _load_split("test", *files["test"], verify)
 
 
 def _download():
@@ -133,7 +154,17 @@ def _download():
             (np.asarray(x_test, np.uint8), np.asarray(y_test, np.int64)))
 
 
-def fashion_mnist(path=None, download=None):
+def _check_download(arrays):
+    """`arrays` from `_download` if they are the official content (keras' cache files are named)."""
+    where = os.path.join(_keras_cache_dirs()[0], "{}") + " (downloaded by keras.datasets.fashion_mnist.load_data())"
+    for split, (x, y) in zip(("train", "test"), arrays):
+        images_name, labels_name = FASHION_MNIST_FILES[split]
+        _check_official(images_name, where.format(images_name), x, IDX_IMAGES_MAGIC)
+        _check_official(labels_name, where.format(labels_name), y, IDX_LABELS_MAGIC)
+    return arrays
+
+
+def fashion_mnist(path=None, download=None, verify=True):
     """Load Fashion-MNIST from local IDX files (offline first), downloading only when allowed.
 
     Returns:
@@ -147,6 +178,9 @@ def fashion_mnist(path=None, download=None):
         download: ``True``: download through ``keras.datasets.fashion_mnist.load_data()`` (into
             keras' cache) if no local copy is found. ``False``: never download. ``None`` (default):
             download only if a TCP probe of keras' download host answers within 0.5 s.
+        verify: True (default): the decoded files must be the official ones (60,000 / 10,000 examples,
+            sha256 in `FASHION_MNIST_SHA256`); False: load any well-formed copy (a subset, a modified or
+            a synthetic dataset in the same format).
 
     Search order when ``path`` is None: ``$ZOO_FASHION_MNIST_DIR`` (if set, it is the only place
     searched, like ``path``), ``/usr/share/datasets/fashion-mnist/``, ``$KERAS_HOME/datasets/
@@ -156,7 +190,8 @@ def fashion_mnist(path=None, download=None):
         FileNotFoundError: no local copy and no download allowed/possible; the message lists every
             place searched and the three ways to fix it. Returns within about a second offline.
         zoo.data.idx.IDXFormatError: a file is corrupt (bad magic number, truncated, images and
-            labels of different lengths, labels outside 0..9, images not 28x28).
+            labels of different lengths, labels outside 0..9, images not 28x28), or, with ``verify``,
+            not the official content (other sizes, or a sha256 that differs: the file is named).
 
     Example:
         >>> (x_train, y_train), (x_test, y_test) = zoo.data.fashion_mnist()
@@ -165,6 +200,7 @@ def fashion_mnist(path=None, download=None):
         >>> zoo.data.FASHION_MNIST_CLASSES[y_train[0]]
         'Ankle boot'
     """
+    verify = check_bool(verify, "verify", owner="fashion_mnist")
     names = [n for pair in FASHION_MNIST_FILES.values() for n in pair]
     explicit = None
     if path is not None:
@@ -180,14 +216,14 @@ def fashion_mnist(path=None, download=None):
         if files is None:
             raise FileNotFoundError(f"Fashion-MNIST: the folder given by the {what} ({folder!r}) lacks "
                                     f"{', '.join(missing)} (uncompressed copies without .gz also work).")
-        return _load_folder(files)
+        return _load_folder(files, verify)
 
     searched = [DEBIAN_DIR] + _keras_cache_dirs()
     for folder in searched:
         if os.path.isdir(folder):
             files, _ = _files_in(folder)
             if files is not None:
-                return _load_folder(files)
+                return _load_folder(files, verify)
 
     if download is None:
         download = _network_available()
@@ -196,12 +232,13 @@ def fashion_mnist(path=None, download=None):
         reason = "download=False"
     if download:
         try:
-            return _download()
+            arrays = _download()
         except Exception as e:  # keras raises bare Exception subclasses on network errors
             raise FileNotFoundError(
                 "Fashion-MNIST: no local copy and the download through "
                 f"keras.datasets.fashion_mnist.load_data() failed: {type(e).__name__}: {e}. "
                 f"Searched: {', '.join(searched)}.") from e
+        return _check_download(arrays) if verify else arrays
     raise FileNotFoundError(
         "Fashion-MNIST not found. Searched: " + ", ".join(searched) + f" ({reason}). Fix one of: "
         "(1) `apt-get install dataset-fashion-mnist` (installs the IDX files in " + DEBIAN_DIR + "); "

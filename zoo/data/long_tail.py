@@ -14,6 +14,8 @@ import numbers
 
 import numpy as np
 
+from zoo.data._checks import check_seed
+
 __all__ = ["long_tail", "long_tail_counts", "long_tail_splits", "LONG_TAIL_SPLITS"]
 
 #: Head / medium / tail class-index boundaries of the reference for 10 and 100 classes (CIFAR-10-LT:
@@ -57,7 +59,7 @@ def long_tail(dataset, imbalance=0.01, seed=0, n_max=None):
         dataset: `(x, y)`, numpy-like images [N, ...] and integer labels [N] in 0..C-1 (e.g. the training
             half of `zoo.data.fashion_mnist()`).
         imbalance: smallest / largest class size rho, in (0, 1] (1 = balanced subset of n_max per class).
-        seed: seed of numpy's `default_rng` choosing which images of each class are kept.
+        seed: seed of numpy's `default_rng` choosing which images of each class are kept (int in [0, 2**31 - 1]).
         n_max: images of class 0; default: the size of the smallest class (= the class size of a
             balanced set, as the reference's `len(data) / C`).
 
@@ -82,6 +84,7 @@ def long_tail(dataset, imbalance=0.01, seed=0, n_max=None):
         private generator and keeps the original order (the training pipeline shuffles anyway).
     """
     imbalance = _check_imbalance(imbalance)
+    seed = check_seed(seed, "long_tail")
     try:
         x, y = dataset
     except (TypeError, ValueError):

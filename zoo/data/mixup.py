@@ -12,6 +12,8 @@ import numbers
 
 import numpy as np
 
+from zoo.data._checks import check_seed
+
 __all__ = ["mixup", "pack_mixup_labels"]
 
 
@@ -46,7 +48,7 @@ def mixup(dataset, alpha=1.0, seed=0, label_input=False):
             `zoo.data.make_dataset(..., shuffle=True)`.
         alpha: Beta parameter >= 0 (reference: 1.0, i.e. lam uniform in [0, 1]); 0 disables mixing
             (lam = 1, as the reference).
-        seed: int seed.
+        seed: int seed in [0, 2**31 - 1].
         label_input: also feed y_a as a second model input, ((x~, y_a), y_true), for heads with
             `needs_labels` (`zoo.layers.PrototypeHead`).
 
@@ -71,6 +73,7 @@ def mixup(dataset, alpha=1.0, seed=0, label_input=False):
     if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not float(alpha) >= 0.0:
         raise ValueError(f"`alpha` must be a number >= 0; got {alpha!r}.")
     alpha = float(alpha)
+    seed = check_seed(seed, "mixup")
     spec = dataset.element_spec
     if not (isinstance(spec, tuple) and len(spec) == 2):
         raise ValueError("mixup expects a batched dataset of (images, labels) pairs.")
@@ -81,7 +84,7 @@ def mixup(dataset, alpha=1.0, seed=0, label_input=False):
         x, y = batch
         x = tf.cast(x, tf.float32)
         n = tf.shape(y)[0]
-        seeds = tf.random.experimental.stateless_split(tf.stack([r, tf.constant(int(seed), tf.int64)]), 3)
+        seeds = tf.random.experimental.stateless_split(tf.stack([r, tf.constant(seed, tf.int64)]), 3)
         perm = tf.argsort(tf.random.stateless_uniform([n], seed=seeds[0]))
         if alpha > 0:
             g1 = tf.random.stateless_gamma([], seed=seeds[1], alpha=alpha)
@@ -96,5 +99,5 @@ def mixup(dataset, alpha=1.0, seed=0, label_input=False):
             return (x_mixed, y), packed
         return x_mixed, packed
 
-    rand = tf.data.Dataset.random(seed=int(seed), rerandomize_each_iteration=True)
+    rand = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
     return tf.data.Dataset.zip((dataset, rand)).map(mix, num_parallel_calls=tf.data.AUTOTUNE)

@@ -12,6 +12,7 @@ epoch on the TensorFlow, JAX and PyTorch backends. TensorFlow is imported lazily
 import numpy as np
 
 from zoo._checks import check_int
+from zoo.data._checks import check_raw, check_seed, pixel_scale
 from zoo.data._preprocess import check_normalize, float_images
 
 __all__ = ["pk_batches", "pk_plan"]
@@ -41,16 +42,19 @@ def pk_plan(y, p, k, rng):
         batches.append(np.concatenate([groups[alive[i]].pop() for i in chosen]).astype(np.int32))
 
 
-def pk_batches(x, y, p=10, k=3, normalize=None, seed=0):
+def pk_batches(x, y, p=10, k=3, normalize=None, seed=0, raw=False):
     """Build a PK-batch `tf.data.Dataset` of ``(images, labels)``, images float32 [P·K, H, W, C].
 
     Args:
-        x: images [N, H, W] or [N, H, W, C]; uint8 0..255 (scaled by 1/255) or float in [0, 1].
+        x: images [N, H, W] or [N, H, W, C]; uint8 0..255 (scaled by 1/255) or float in [0, 1] (float
+            images in 0..255, NaN or inf pixels are refused).
         y: integer class ids [N].
         p: classes per batch (>= 1; at most the number of classes with >= k samples).
         k: samples per class (>= 2: a batch needs positive pairs). The reference: k = 3.
         normalize: None or ``(mean, std)`` of [0, 1]-scaled pixels, as `zoo.data.make_dataset`.
-        seed: seed of the per-epoch plans (epoch e uses the e-th plan of this seed).
+        seed: seed of the per-epoch plans (epoch e uses the e-th plan of this seed), an int in [0, 2**31 - 1].
+        raw: True: images stay pixel values in 0..255 (float32, not scaled or normalised) for the task models
+            of `zoo.models`, which preprocess themselves; ``normalize`` must then be None.
 
     Returns:
         `tf.data.Dataset` of exactly ``(Σ_c ⌊n_c / K⌋) // P`` batches per epoch (its cardinality, known to
@@ -60,7 +64,8 @@ def pk_batches(x, y, p=10, k=3, normalize=None, seed=0):
 
     Raises:
         ValueError: k < 2, p < 1, fewer than p classes with k samples, labels not [N] integers or of
-            another length than x, bad images.
+            another length than x, bad images (dtype, float values outside [0, 1], NaN), a bad seed,
+            ``normalize`` with ``raw=True``.
 
     Example:
         >>> (x, y), _ = zoo.data.fashion_mnist()
@@ -93,14 +98,10 @@ def pk_batches(x, y, p=10, k=3, normalize=None, seed=0):
     usable = int((counts >= k).sum())
     if usable < p:
         raise ValueError(f"pk_batches: p = {p} classes per batch, but only {usable} classes have k = {k} samples.")
-    if np.issubdtype(x.dtype, np.integer):
-        scale = 1.0 / 255.0
-    elif np.issubdtype(x.dtype, np.floating):
-        scale = 1.0
-    else:
-        raise ValueError(f"pk_batches: x must be uint8 or float images; got dtype {x.dtype}.")
+    scale = pixel_scale(x, "pk_batches", dtype_error=ValueError)
     norm = check_normalize(normalize, x.shape[-1])
-    rng = np.random.default_rng(seed)
+    raw = check_raw(raw, normalize, "pk_batches")
+    rng = np.random.default_rng(check_seed(seed, "pk_batches"))
     steps = int(sum(c // k for c in counts)) // p
     stream = []
 
@@ -116,7 +117,7 @@ def pk_batches(x, y, p=10, k=3, normalize=None, seed=0):
     labels = tf.constant(y.astype(np.int32))
 
     def load(idx):
-        return float_images(tf.gather(images, idx), [], scale, norm), tf.gather(labels, idx)
+        return float_images(tf.gather(images, idx), [], scale, norm, raw), tf.gather(labels, idx)
 
     ds = tf.data.Dataset.from_generator(plans, output_signature=tf.TensorSpec([p * k], tf.int32))
     ds = ds.apply(tf.data.experimental.assert_cardinality(steps))
