@@ -70,7 +70,8 @@ def test_layer_types_and_label_needs():
 
 def test_head_spec_fields_and_defaults():
     fields = {f.name: f for f in dataclasses.fields(zoo.heads.HeadSpec)}
-    assert list(fields) == ["layer", "loss", "metrics", "callbacks", "needs_labels", "description", "plot"]
+    assert list(fields) == ["layer", "loss", "metrics", "callbacks", "needs_labels", "description", "plot",
+                            "scores", "embed", "geometry"]
     spec = zoo.heads.HeadSpec(layer=keras.layers.Dense(3), loss="mse")
     assert spec.metrics == [] and spec.callbacks == [] and spec.needs_labels is False
     assert spec.description == "" and spec.plot is None
@@ -85,9 +86,9 @@ def test_unknown_head_names_every_choice():
 
 
 def test_bad_sizes_and_options():
-    with pytest.raises(ValueError, match="num_classes must be >= 2"):
+    with pytest.raises(ValueError, match="`num_classes` must be an integer >= 2; got 1"):
         zoo.heads.get("softmax", 1, 2)
-    with pytest.raises(ValueError, match="embedding_dim must be >= 1"):
+    with pytest.raises(ValueError, match="`embedding_dim` must be an integer >= 1; got 0"):
         zoo.heads.get("softmax", 3, 0)
     with pytest.raises(TypeError, match="takes no options"):
         zoo.heads.get("softmax", 3, 2, margin=0.1)
@@ -129,3 +130,40 @@ def test_plot_hooks_write_a_png_and_return_its_path(name, tmp_path):
     assert spec.plot(x, y, spec.layer, path) == path
     with open(path, "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+# -- reliability (issue #13) ---------------------------------------------------------------------------------------
+
+
+def test_sizes_are_integers_not_truncated():
+    for bad in (2.5, 3.0, None, "3", True):
+        with pytest.raises(ValueError, match=f"`num_classes` must be an integer >= 2; got {bad!r}"):
+            zoo.heads.get("softmax", bad, 2)
+    with pytest.raises(ValueError, match="zoo.heads.get\\('arcface'\\): `embedding_dim` must be an integer"):
+        zoo.heads.get("arcface", 3, 2.5)
+    assert zoo.heads.get("softmax", np.int64(3), np.int32(2)).layer.units == 3
+
+
+def test_every_head_refuses_another_embedding_dim():
+    x, y = _batch()
+    wide = np.concatenate([x, x], axis=1)   # [6, 2 * DIM]
+    for name in HEADS:
+        spec = zoo.heads.get(name, NUM_CLASSES, DIM, **OPTIONS.get(name, {}))
+        with pytest.raises(ValueError, match=f"expected axis -1 of input shape to have value {DIM}"):
+            _scores(spec, wide, y)
+        _scores(spec, x, y)   # the right dimension still works, and still after the build
+        with pytest.raises(ValueError, match=f"expected axis -1 of input shape to have value {DIM}"):
+            _scores(spec, wide, y)
+
+
+def test_softmax_logits_are_float32_under_mixed_precision():
+    policy = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        spec = zoo.heads.get("softmax", NUM_CLASSES, DIM)
+        x, _ = _batch()
+        out = spec.layer(keras.ops.cast(x, "bfloat16"))
+    finally:
+        keras.config.set_dtype_policy(policy)
+    assert keras.backend.standardize_dtype(out.dtype) == "float32"
+    assert spec.layer.compute_dtype == "float32"

@@ -189,3 +189,60 @@ def test_heads_registry_entry():
         zoo.heads.get("prototypes", 10, 5, prototypes="learned", reassign=True)
     with pytest.raises(TypeError):
         zoo.heads.get("prototypes", 10, 5, bogus=1)
+
+
+# -- reliability (issue #13) ---------------------------------------------------------------------------------------
+
+
+def _no_disk_and_no_estimate(monkeypatch):
+    """Every estimate and every cache write/read fails from here on (a locked-down machine)."""
+    def boom(*args, **kwargs):
+        raise AssertionError("estimated or touched the prototype cache while loading a saved model")
+
+    monkeypatch.setattr(sys.modules["zoo.prototypes.store"], "save", boom)
+    monkeypatch.setattr(sys.modules["zoo.prototypes.store"], "load", boom)
+    monkeypatch.setattr(zoo.prototypes, "load", boom)
+    monkeypatch.setattr(sys.modules["zoo.prototypes.uniform"], "uniform", boom)
+
+
+@pytest.mark.parametrize("kind", ["uniform", "file"])
+def test_saved_model_loads_from_its_weights_without_the_cache(tmp_path, monkeypatch, kind):
+    if kind == "file":
+        path = tmp_path / "protos.npy"
+        zoo.prototypes.save(path, zoo.prototypes.uniform(4, 3, steps=5, seed=1))
+        head = PrototypeHead(4, prototypes=str(path))
+    else:
+        head = PrototypeHead(4, prototypes="uniform", steps=5)
+    model = _model(head)
+    saved = tmp_path / "m.keras"
+    model.save(saved)
+    monkeypatch.setenv("ZOO_PROTOTYPES_DIR", str(tmp_path / "empty_cache"))
+    _no_disk_and_no_estimate(monkeypatch)
+    loaded = keras.saving.load_model(saved)
+    lh = [layer for layer in loaded.layers if isinstance(layer, PrototypeHead)][0]
+    for name in ("prototypes", "polars", "class_means"):
+        np.testing.assert_array_equal(to_numpy(getattr(lh, name)), to_numpy(getattr(head, name)))
+    x = np.random.default_rng(3).normal(size=(5, 3)).astype("float32")
+    y = np.array([0, 1, 2, 3, 0], "int32")
+    np.testing.assert_allclose(to_numpy(loaded([x, y])), to_numpy(model([x, y])), atol=1e-6)
+    assert not os.path.exists(tmp_path / "empty_cache")
+
+
+def test_uniform_head_builds_when_the_cache_cannot_be_written(monkeypatch):
+    def denied(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(sys.modules["zoo.prototypes.store"].os, "makedirs", denied)
+    head = PrototypeHead(6, prototypes="uniform", steps=5)
+    with pytest.warns(RuntimeWarning, match="could not cache"):
+        head.build((None, 3))
+    np.testing.assert_allclose(to_numpy(head.prototypes), zoo.prototypes.uniform(6, 3, steps=5), atol=1e-6)
+
+
+def test_a_prototype_file_with_a_zero_row_is_refused(tmp_path):
+    p = zoo.prototypes.etf(4, 3)
+    p[1] = 0.0
+    path = tmp_path / "zero.npy"
+    np.save(path, p)
+    with pytest.raises(zoo.prototypes.PrototypeFileError, match="all-zero"):
+        PrototypeHead(4, prototypes=str(path))

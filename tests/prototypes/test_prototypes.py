@@ -165,3 +165,62 @@ def test_load_or_estimate_caches(monkeypatch):
     np.testing.assert_array_equal(zp.load_or_estimate("etf", 8, 7), zp.etf(8, 7))
     with pytest.raises(ValueError, match="kind"):
         zp.load_or_estimate("random", 8, 3)
+
+
+# -- reliability (issue #13): a cache that cannot be written, zero rows in files, progress ------------------------
+
+
+def _store():
+    return sys.modules["zoo.prototypes.store"]
+
+
+def test_unwritable_cache_warns_and_returns_the_estimate(monkeypatch):
+    def denied(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(_store().tempfile, "mkstemp", denied)
+    with pytest.warns(RuntimeWarning, match="could not cache"):
+        a = zp.load_or_estimate("uniform", 8, 3, steps=20)
+    np.testing.assert_array_equal(a, zp.uniform(8, 3, steps=20))
+    assert not os.path.exists(zp.cache_dir()) or os.listdir(zp.cache_dir()) == []
+
+
+def test_full_disk_leaves_no_temporary_file(monkeypatch):
+    real_save = np.save
+
+    def full(f, arr, **kwargs):  # a few bytes land, then the disk is full
+        real_save(f, arr[:1], **kwargs)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(_store().np, "save", full)
+    with pytest.warns(RuntimeWarning, match="No space left"):
+        a = zp.load_or_estimate("uniform", 8, 3, steps=20)
+    assert a.shape == (8, 3)
+    assert os.listdir(zp.cache_dir()) == []   # no .tmp, no half-written set
+    with pytest.raises(OSError, match="No space"):
+        zp.save(os.path.join(zp.cache_dir(), "p.npy"), a)
+    assert os.listdir(zp.cache_dir()) == []
+
+
+def test_a_file_with_a_zero_row_is_refused(tmp_path):
+    p = zp.etf(4, 3)
+    p[2] = 0.0
+    path = tmp_path / "zero.npy"
+    np.save(path, p)  # written by hand: no sidecar
+    with pytest.raises(zp.PrototypeFileError, match=r"all-zero row\(s\) \[2\]"):
+        zp.load(path)
+    with pytest.raises(ValueError, match="all-zero row"):
+        zp.save(tmp_path / "z2.npy", p)
+
+
+def test_uniform_progress_and_argument_errors(capsys):
+    zp.uniform(4, 2, steps=3, verbose=1)
+    out = capsys.readouterr().out
+    assert "estimating 4 prototypes in 2-d" in out and "3/3" in out
+    zp.uniform(4, 2, steps=3)   # "auto": short estimates stay silent
+    zp.uniform(4, 2, steps=3, verbose=0)
+    assert capsys.readouterr().out == ""
+    with pytest.raises(ValueError, match="`seed` must be an integer >= 0; got -1"):
+        zp.uniform(4, 2, seed=-1)
+    with pytest.raises(ValueError, match="`verbose` must be 0, 1 or 'auto'"):
+        zp.uniform(4, 2, verbose="yes")

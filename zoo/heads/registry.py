@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 import keras
 
+from zoo._checks import check_int
 from zoo.heads.head_spec import HeadSpec
 
 __all__ = ["accuracy", "available", "get", "register"]
@@ -59,7 +60,13 @@ def get(name: str, num_classes: int, embedding_dim: int, **options) -> HeadSpec:
             option the head does not take raises a TypeError naming it.
 
     Returns:
-        HeadSpec.
+        HeadSpec. Its layer only accepts `embedding_dim`-d inputs: a call on another dimension raises a
+        ValueError naming the layer, the expected and the received shape (a `keras.InputSpec` on the last
+        axis; a head built for d = 8 would otherwise build itself on d = 5 embeddings).
+
+    Raises:
+        ValueError: unknown name; `num_classes` not an integer >= 2 or `embedding_dim` not an integer >= 1
+            (floats such as 2.5 and None are refused, not truncated).
 
     Example:
         >>> spec = zoo.heads.get("poincare", num_classes=10, embedding_dim=2, c=1.0)
@@ -67,11 +74,21 @@ def get(name: str, num_classes: int, embedding_dim: int, **options) -> HeadSpec:
     """
     if name not in _REGISTRY:
         raise ValueError(f"Unknown head {name!r}; available heads: {', '.join(available())}.")
-    if int(num_classes) < 2:
-        raise ValueError(f"num_classes must be >= 2; got {num_classes}.")
-    if int(embedding_dim) < 1:
-        raise ValueError(f"embedding_dim must be >= 1; got {embedding_dim}.")
-    return _REGISTRY[name](int(num_classes), int(embedding_dim), **options)
+    num_classes = check_int(num_classes, "num_classes", minimum=2, owner=f"zoo.heads.get({name!r})")
+    embedding_dim = check_int(embedding_dim, "embedding_dim", minimum=1, owner=f"zoo.heads.get({name!r})")
+    spec = _REGISTRY[name](num_classes, embedding_dim, **options)
+    _expect_dim(spec.layer, embedding_dim)
+    return spec
+
+
+def _expect_dim(layer, embedding_dim):
+    """Make `layer` refuse inputs whose last axis is not `embedding_dim` (checked by Keras on every call)."""
+    if not isinstance(layer, keras.layers.Layer):
+        return
+    spec = layer.input_spec
+    if spec is None or isinstance(spec, keras.InputSpec):
+        min_ndim = 2 if spec is None or spec.min_ndim is None else spec.min_ndim
+        layer.input_spec = keras.InputSpec(min_ndim=min_ndim, axes={-1: embedding_dim})
 
 
 def accuracy() -> keras.metrics.Metric:

@@ -2,6 +2,9 @@
 
     scores = W·x + b,   loss = −log softmax(scores)_y
 
+The layer computes in float32 under any dtype policy (like every other head): float16/bfloat16 logits
+would round the loss and the argmax of close scores.
+
 Example:
     >>> spec = zoo.heads.get("softmax", num_classes=10, embedding_dim=64)
 """
@@ -20,7 +23,7 @@ def _softmax(num_classes, embedding_dim, **options):
     if options:
         raise TypeError(f"head 'softmax' takes no options; got {sorted(options)}")
     return HeadSpec(
-        layer=keras.layers.Dense(num_classes, name="softmax_head"),
+        layer=keras.layers.Dense(num_classes, dtype="float32", name="softmax_head"),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=[accuracy()],
         description="linear layer + softmax cross-entropy (baseline)",

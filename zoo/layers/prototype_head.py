@@ -29,6 +29,22 @@ def _is_deferred(path):
     return path in _DEFERRED
 
 
+def _loading_saved_model():
+    """True while `keras.saving.load_model` rebuilds a model from its config (its weights are read next).
+
+    Keras deserialises a `.keras` file (from_config, build_from_config, compile_from_config) inside an
+    `ObjectSharingScope`, and only there (saving serialises inside one too, but builds nothing); the
+    variables are loaded right after, through each layer's `load_own_variables`. Keras has no public flag
+    for this, so the scope's global state is read (False if a later Keras renames it: the layer then
+    computes its prototypes as in a fresh build, the behaviour before this check).
+    """
+    try:
+        from keras.src.backend.common import global_state
+    except ImportError:  # pragma: no cover - Keras internals moved
+        return False
+    return global_state.get_global_attribute("shared_objects/id_to_obj_map") is not None
+
+
 def _checked_num_prototypes(num_prototypes, num_classes):
     """`num_prototypes` as an int >= num_classes, or None (read from the data or num_classes)."""
     if num_prototypes is None:
@@ -47,11 +63,12 @@ def _checked_momentum(momentum):
     return check_range(momentum, "momentum", "PrototypeHead", 0.0, 1.0, "0", "1", hi_open=True)
 
 
-def _resolve_prototypes(prototypes, sha256):
+def _resolve_prototypes(prototypes, sha256, num_prototypes=None):
     """(kind, array or None, config value) of the `prototypes` argument.
 
     kind is one of PROTOTYPE_KINDS, "file" (a .npy file, loaded and sha256-checked now), "deferred" (a
-    .npy file missing while a saved model is loaded: the values come from the saved weights) or "array".
+    .npy file while a saved model is loaded: the values come from the saved weights; the file is read only
+    when it is there and the number of prototypes is not known otherwise) or "array".
     """
     if isinstance(prototypes, str) and prototypes in PROTOTYPE_KINDS:
         return prototypes, None, prototypes
@@ -60,7 +77,8 @@ def _resolve_prototypes(prototypes, sha256):
         if not path.endswith(".npy"):
             raise ValueError(f"`prototypes` must be one of {PROTOTYPE_KINDS}, a path to a .npy file or an "
                              f"array [P, d]; got {prototypes!r}.")
-        if _is_deferred(path):
+        if _is_deferred(path) or (_loading_saved_model()
+                                   and (num_prototypes is not None or not os.path.isfile(path))):
             # Loading a saved model whose prototype file is not on this machine: the values come from
             # the saved weights, so build() creates a placeholder (see from_config).
             return "deferred", None, path
@@ -129,8 +147,11 @@ class PrototypeHead(keras.layers.Layer):
             ablation, the pull-only loss has no term that keeps learned prototypes apart), a path to a
             `.npy` file written by `zoo.prototypes.save` (sha256 checked), or an array [P, d] (stored in the
             config as a list). A `.keras` model always carries the prototype values in its weights: loading
-            it re-estimates "uniform" (from the cache when present) only to overwrite it, and a missing
-            prototype file is not an error at load time.
+            it neither estimates "uniform"/"learned" sets nor reads or writes the cache (the layer is built
+            with a placeholder that the saved weights overwrite), and a prototype file is not needed at
+            load time. The "uniform" estimate shows a progress bar when it is long (see
+            `zoo.prototypes.uniform`'s `verbose="auto"`); a cache that cannot be written (read-only home,
+            full disk) gives a warning, not an error.
         num_prototypes: P >= C for "uniform"/"etf"/"learned" (default C); for a file or an array it is
             read from the data (a given value must match).
         momentum: m in [0, 1) of the class-mean update (paper: 0.9).
@@ -188,7 +209,9 @@ class PrototypeHead(keras.layers.Layer):
         self.seed = check_int(seed, "seed", minimum=0, owner="PrototypeHead")
         self.steps = check_int(steps, "steps", minimum=0, owner="PrototypeHead")
         self.prototypes_sha256 = prototypes_sha256
-        self.kind, self._array, self._prototypes_arg = _resolve_prototypes(prototypes, prototypes_sha256)
+        self.kind, self._array, self._prototypes_arg = _resolve_prototypes(prototypes, prototypes_sha256,
+                                                                           num_prototypes)
+        self._awaiting_weights = False
         self.num_prototypes = _count_prototypes(self.kind, self._array, num_prototypes, self.num_classes)
 
     # -- weights -------------------------------------------------------------------------------------
@@ -208,14 +231,24 @@ class PrototypeHead(keras.layers.Layer):
         else:
             arr = load_or_estimate("uniform", self.num_prototypes, dim, seed=self.seed, steps=self.steps)
         arr = np.asarray(arr, dtype=np.float64)
-        return arr / np.linalg.norm(arr, axis=1, keepdims=True)
+        norms = np.linalg.norm(arr, axis=1, keepdims=True)
+        if not np.all(norms > 0):
+            raise ValueError(f"PrototypeHead: prototype row(s) {np.flatnonzero(norms[:, 0] == 0)[:5].tolist()} "
+                             "are zero; every prototype needs a direction.")
+        return arr / norms
 
     def build(self, input_shape):
         dim = input_shape[-1]
         if dim is None:
             raise ValueError(f"PrototypeHead needs a known embedding dimension; got input shape {input_shape}.")
         dim = int(dim)
-        protos = self._prototype_values(dim)
+        # Inside keras.saving.load_model the saved weights overwrite the prototypes right after build: do
+        # not estimate (or read/write the cache) only to throw the values away (see load_own_variables).
+        self._awaiting_weights = self.kind in ("uniform", "learned") and _loading_saved_model()
+        if self._awaiting_weights:
+            protos = np.zeros((self.num_prototypes, dim))
+        else:
+            protos = self._prototype_values(dim)
         rng = np.random.default_rng(self.seed)
         means = rng.standard_normal((self.num_classes, dim))
         means /= np.linalg.norm(means, axis=1, keepdims=True)
@@ -234,6 +267,10 @@ class PrototypeHead(keras.layers.Layer):
         self.polars = self.add_weight(
             name="polars", shape=(dim, self.num_classes), trainable=False,
             initializer=lambda shape, dtype=None: ops.convert_to_tensor(protos[:self.num_classes].T, dtype=dtype))
+
+    def load_own_variables(self, store):
+        super().load_own_variables(store)
+        self._awaiting_weights = False
 
     # -- forward -------------------------------------------------------------------------------------
 

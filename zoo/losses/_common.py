@@ -3,6 +3,8 @@ modules only).
 
 - labels: `num_classes_of`, `int_labels` (range check on concrete values), `poison_invalid` (NaN for a
   label outside [0, K) inside a compiled graph, where the values cannot be read);
+- the head a loss expects: `check_scores` (rank 2 and width, static), `check_cosines`, `check_center_output`,
+  `check_distarc_output` (value checks where the values are concrete: eager calls, PyTorch's eager fit);
 - the target column: `target_mask` (`iota == label`, [B, K] bool), `take_target` (the label's column,
   [B]), `target_cross_entropy` (softmax cross-entropy of scores whose label column is replaced: the
   margin losses' inner loop, in the form that is fastest on each backend, see below);
@@ -25,6 +27,10 @@ __all__ = [
     "ARCFACE_MAX_MARGIN",
     "arcface_target",
     "base_config",
+    "check_center_output",
+    "check_cosines",
+    "check_distarc_output",
+    "check_scores",
     "int_labels",
     "num_classes_of",
     "poison_invalid",
@@ -50,25 +56,92 @@ def num_classes_of(y_pred, owner, columns=None):
     return int(k) if columns is None else columns(int(k))
 
 
+#: Heads named in the messages of the losses that received the wrong head's output.
+COSINE_HEADS = "a zoo.layers.CosineHead (or PrototypeHead) output: cosines [B, K] in [-1, 1], K >= 2"
+WRONG_HEAD_HINT = ("(a zoo.layers.DistArcHead output needs zoo.losses.DistArcLoss, a zoo.layers.CenterHead output "
+                   "zoo.losses.CenterLoss, plain logits keras.losses.SparseCategoricalCrossentropy(from_logits=True))")
+# Cosines from the heads are clipped to [-1, 1]; allow for rounding in user-built heads.
+_COSINE_TOL = 1e-3
+
+
+def check_scores(y_pred, owner, expects, min_width=2):
+    """Static check (shapes known at trace time, free): y_pred is [B, W] with a known W >= min_width.
+
+    `expects` names the head output the loss needs (used in the message)."""
+    shape = tuple(y_pred.shape)
+    if len(shape) != 2:
+        hint = " (one value per sample: the scores need a class axis)" if len(shape) == 1 else ""
+        raise ValueError(f"{owner}: y_pred must be {expects}; got shape {shape}, rank {len(shape)}{hint}.")
+    if shape[-1] is not None and int(shape[-1]) < min_width:
+        raise ValueError(f"{owner}: y_pred must be {expects}; got {shape[-1]} column(s), shape {shape} (with one "
+                         "class the softmax is 1 and the loss is 0 whatever the input).")
+
+
+def _concrete(x):
+    """numpy value of x when it is concrete (eager call), None inside a compiled graph or a trace."""
+    try:
+        return np.asarray(ops.convert_to_numpy(x))
+    except Exception:  # symbolic tensor or tracer
+        return None
+
+
+def check_cosines(cos, owner):
+    """Where the values are concrete: every score lies in [-1, 1] (a cosine), else a ValueError naming the head
+    the loss expects. One max-reduction; nothing inside a compiled graph."""
+    peak = _concrete(ops.max(ops.abs(cos)))
+    if peak is not None and not peak <= 1.0 + _COSINE_TOL:
+        raise ValueError(f"{owner}: y_pred must be {COSINE_HEADS}; got |values| up to {float(peak):.4g}, so these "
+                         f"are not cosines {WRONG_HEAD_HINT}.")
+
+
+def check_center_output(scores, extra, owner):
+    """Where the values are concrete: the last column is CenterHead's centre term e = min(scores) - 1 - d with
+    d = ‖x - c_y‖² >= 0, so min(scores) - 1 - e >= 0 (up to rounding); plain logits break it."""
+    low = ops.min(scores, axis=-1)
+    gap = _concrete(ops.min((low - 1.0 - extra) / (1.0 + ops.abs(low) + ops.abs(extra))))
+    if gap is not None and not gap >= -1e-4:
+        raise ValueError(f"{owner}: y_pred must be the zoo.layers.CenterHead output [B, W+1] = [scores | centre "
+                         "term]; its last column is not a centre term (it implies a negative squared distance "
+                         "to the centre): plain classifier scores have no centre column. Put a CenterHead on "
+                         "the embeddings, or use the base loss alone.")
+
+
+def check_distarc_output(y_pred, owner):
+    """Where the values are concrete: the last column of a DistArcHead output is -Q < -1 (Q = (‖x‖ + r_max + 1)²)."""
+    top = _concrete(ops.max(y_pred[..., -1]))
+    if top is not None and not top < -1.0:
+        k = (int(y_pred.shape[-1]) - 1) // 3
+        raise ValueError(f"{owner}: y_pred must be the zoo.layers.DistArcHead output [B, 3K+1] = [-δ | -Q(2+cos θ) "
+                         f"| -Q(2+cos φ) | -Q] (its last column -Q is below -1); got a last column up to "
+                         f"{float(top):.4g}. A width of {int(y_pred.shape[-1])} was read as K = {k} classes: plain "
+                         "cosine scores need a cosine loss (zoo.losses.ArcFaceLoss, CosFaceLoss, ...).")
+
+
 def int_labels(y_true, num_classes, owner="loss"):
     """Integer labels [B] from Keras' y_true ([B] or [B, 1], possibly cast to float by Loss.__call__).
 
     When the labels are concrete (eager TensorFlow, PyTorch, a plain call), labels outside
-    [0, num_classes) raise a ValueError. Inside a compiled graph the values cannot be read; there the
+    [0, num_classes) and fractional labels (2.5, which the cast would truncate) raise a ValueError naming
+    the bad values. Inside a compiled graph the values cannot be read; there the
     losses turn the loss of such a sample into NaN (see `poison_invalid`) instead of silently using a
     clipped label.
     """
-    labels = ops.cast(ops.reshape(y_true, (-1,)), "int32")
-    try:
-        values = np.asarray(ops.convert_to_numpy(labels))
-    except Exception:  # symbolic tensor or tracer: values unknown here
-        values = None
+    flat = ops.reshape(y_true, (-1,))
+    labels = ops.cast(flat, "int32")
+    values = _concrete(flat)
     if values is not None and values.size:
-        lo, hi = int(values.min()), int(values.max())
+        if values.dtype.kind == "f":
+            fractional = values[np.isfinite(values) & (values != np.round(values))]
+            if fractional.size or not np.all(np.isfinite(values)):
+                bad = fractional[:5].tolist() if fractional.size else values[~np.isfinite(values)][:5].tolist()
+                raise ValueError(f"{owner}: labels must be integer class ids in [0, {num_classes}); got non-integer "
+                                 f"value(s) {bad} (they would be truncated).")
+        lo, hi = values.min(), values.max()
         if lo < 0 or hi >= num_classes:
+            bad = np.unique(values[(values < 0) | (values >= num_classes)])
             raise ValueError(
                 f"{owner}: labels must be integers in [0, num_classes) = [0, {num_classes}); "
-                f"got values in [{lo}, {hi}]."
+                f"got values in [{int(lo)}, {int(hi)}] (out of range: {bad[:5].astype(np.int64).tolist()})."
             )
     return labels
 

@@ -7,7 +7,7 @@ import keras
 from keras import ops
 
 from zoo._checks import check_range
-from zoo.losses._common import int_labels, num_classes_of
+from zoo.losses._common import check_center_output, check_scores, int_labels, num_classes_of
 from zoo.losses.function_loss import FunctionLoss
 
 __all__ = ["CenterLoss"]
@@ -31,9 +31,16 @@ def center_loss(y_true, y_pred, lam=0.003, base_loss=None):
 
     Returns:
         [B] losses (float32).
+
+    Raises:
+        ValueError: y_pred not [B, W+1] with W >= 2 (static); where the values are concrete, a last column
+            that is not a centre term (plain logits without the CenterHead).
     """
     y_pred = ops.cast(y_pred, "float32")
+    check_scores(y_pred, "center_loss", "the zoo.layers.CenterHead output [B, W+1] = [scores (W >= 2) | centre term]",
+                 min_width=3)
     scores, extra = y_pred[..., :-1], y_pred[..., -1]
+    check_center_output(scores, extra, "center_loss")
     dist = ops.min(scores, axis=-1) - 1.0 - extra
     labels = int_labels(y_true, num_classes_of(scores, "center_loss"), "center_loss")
     if base_loss is None:

@@ -12,6 +12,8 @@ from zoo.layers.distarc_head import DistArcHead
 from zoo.losses._common import (
     ARCFACE_MAX_MARGIN,
     arcface_target,
+    check_distarc_output,
+    check_scores,
     int_labels,
     poison_invalid,
     take_target,
@@ -67,10 +69,16 @@ def distarc_loss(y_true, y_pred, scale=1.0, margin=0.5, lam=0.005, use_cos_phi=T
 
     Returns:
         [B] losses (float32).
+
+    Raises:
+        ValueError: y_pred not [B, 3K+1] (static); where the values are concrete, a last column that is not
+            the head's -Q < -1 (e.g. plain cosines, whose width 3K+1 would be misread as K classes).
     """
     check_choice(form, "form", FORMS, "distarc_loss")
     y_pred = ops.cast(y_pred, "float32")
+    check_scores(y_pred, "distarc_loss", "the zoo.layers.DistArcHead output [B, 3K+1]", min_width=4)
     delta, cos_theta, cos_phi = DistArcHead.unpack(y_pred)
+    check_distarc_output(y_pred, "distarc_loss")
     k = int(delta.shape[-1])
     labels = int_labels(y_true, k, "distarc_loss")
     others, target, delta_y = distarc_logits(labels, delta, cos_theta, cos_phi, scale, margin, lam, use_cos_phi,

@@ -9,6 +9,9 @@ from keras import ops
 
 from zoo._checks import check_positive
 from zoo.losses._common import (
+    COSINE_HEADS,
+    check_cosines,
+    check_scores,
     int_labels,
     num_classes_of,
     poison_invalid,
@@ -39,10 +42,14 @@ def margin_softmax_loss(y_true, cos_theta, target_logit: Callable, scale: float 
 
     Returns:
         [B] losses (float32). Labels outside [0, K) raise a ValueError when their values are concrete and
-        give NaN inside a compiled graph.
+        give NaN inside a compiled graph. Scores that are not [B, K >= 2] raise a ValueError (static shapes);
+        where the values are concrete, scores outside [-1, 1] (another head's output: DistArc, centre term,
+        logits) raise one too.
     """
     cos = ops.cast(cos_theta, "float32")
+    check_scores(cos, owner, COSINE_HEADS)
     k = num_classes_of(cos, owner)
+    check_cosines(cos, owner)
     labels = int_labels(y_true, k, owner)
     s = float(scale)
     cos_y = take_target(cos, labels)

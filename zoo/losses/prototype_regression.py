@@ -11,7 +11,7 @@ import keras
 from keras import ops
 
 from zoo._checks import check_choice
-from zoo.losses._common import take_target
+from zoo.losses._common import check_cosines, check_scores, int_labels, take_target
 from zoo.losses.function_loss import FunctionLoss
 
 __all__ = ["PrototypeRegressionLoss"]
@@ -98,15 +98,27 @@ def prototype_regression_loss(y_true, y_pred, form="balanced"):
         form: "balanced" or "long_tail".
 
     Returns:
-        float32 [B]. Labels outside [0, C) give NaN (a bad label is visible, not silently ignored).
+        float32 [B]. Labels outside [0, C) raise a ValueError where their values are concrete (eager calls)
+        and give NaN inside a compiled graph (a bad label is visible, not silently ignored).
+
+    Raises:
+        ValueError: y_pred not [B, C >= 2] (static); where the values are concrete, scores outside [-1, 1]
+            (not cosines: another head's output) or labels outside [0, C).
     """
     if form not in FORMS:
         raise ValueError(f"`form` must be one of {FORMS}; got {form!r}.")
     scores = ops.cast(ops.convert_to_tensor(y_pred), "float32")
-    if len(scores.shape) != 2 or scores.shape[-1] is None:
-        raise ValueError(f"y_pred must be cosine scores [B, C] with a known C; got shape {tuple(scores.shape)}.")
+    owner = "prototype_regression_loss"
+    expects = "the zoo.layers.PrototypeHead output: cosine scores [B, C] in [-1, 1], C >= 2"
+    check_scores(scores, owner, expects)
+    if scores.shape[-1] is None:
+        raise ValueError(f"{owner}: y_pred must be {expects} with a known C; got shape {tuple(scores.shape)}.")
     num_classes = int(scores.shape[-1])
+    check_cosines(scores, owner)
     y_a, y_b, lam = _unpack(y_true)
+    int_labels(y_a, num_classes, owner)  # out-of-range labels raise where their values are concrete (eager)
+    if lam is not None:
+        int_labels(y_b, num_classes, owner)
 
     def pull(y):
         p = ops.square(1.0 - _pick(scores, y, num_classes))

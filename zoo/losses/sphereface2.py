@@ -9,7 +9,15 @@ import keras
 from keras import ops
 
 from zoo._checks import check_positive, check_range
-from zoo.losses._common import int_labels, num_classes_of, poison_invalid, target_mask
+from zoo.losses._common import (
+    COSINE_HEADS,
+    check_cosines,
+    check_scores,
+    int_labels,
+    num_classes_of,
+    poison_invalid,
+    target_mask,
+)
 from zoo.losses.function_loss import FunctionLoss
 
 __all__ = ["SphereFace2Loss"]
@@ -60,7 +68,9 @@ def sphereface2_loss(y_true, cos_theta, scale=40.0, margin=0.4, lam=0.7, t=3.0, 
         [B] losses (float32).
     """
     cos = ops.cast(cos_theta, "float32")
+    check_scores(cos, "sphereface2_loss", COSINE_HEADS)
     k = num_classes_of(cos, "sphereface2_loss")
+    check_cosines(cos, "sphereface2_loss")
     labels = int_labels(y_true, k, "sphereface2_loss")
     is_target = target_mask(labels, k)
     if bias is None:

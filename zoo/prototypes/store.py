@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import warnings
 from typing import Any
 
 import numpy as np
@@ -49,7 +50,8 @@ def save(path: str | os.PathLike, prototypes: Any) -> str:
     """Write `prototypes` (float32 [num, dim]) to `path` (.npy) and its sha256 to `path + ".sha256"`.
 
     Both files are written atomically (temporary file, then rename), so concurrent runs never read a
-    half-written set.
+    half-written set; when writing fails (full disk, read-only folder) the temporary files are removed
+    and the error is raised.
 
     Returns:
         the hex sha256 of the .npy file.
@@ -62,20 +64,34 @@ def save(path: str | os.PathLike, prototypes: Any) -> str:
         raise ValueError(f"prototypes must be a [num, dim] array; got shape {arr.shape}.")
     if not np.all(np.isfinite(arr)):
         raise ValueError("prototypes contain NaN or inf.")
+    if arr.size and not np.all(np.any(arr != 0, axis=1)):
+        raise ValueError("prototypes contain an all-zero row (a prototype needs a direction).")
     path = os.fspath(path)
     if not path.endswith(".npy"):
         raise ValueError(f"prototype files end in .npy; got {path!r}.")
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".npy.tmp")
-    with os.fdopen(fd, "wb") as f:
-        np.save(f, arr, allow_pickle=False)
-    digest = sha256_file(tmp)
-    fd2, tmp2 = tempfile.mkstemp(dir=folder, suffix=".sha256.tmp")
-    with os.fdopen(fd2, "w") as f:
-        f.write(f"{digest}  {os.path.basename(path)}\n")
-    os.replace(tmp, path)
-    os.replace(tmp2, path + ".sha256")
+    temps = []
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".npy.tmp")
+        temps.append(tmp)
+        with os.fdopen(fd, "wb") as f:
+            np.save(f, arr, allow_pickle=False)
+        digest = sha256_file(tmp)
+        fd2, tmp2 = tempfile.mkstemp(dir=folder, suffix=".sha256.tmp")
+        temps.append(tmp2)
+        with os.fdopen(fd2, "w") as f:
+            f.write(f"{digest}  {os.path.basename(path)}\n")
+        os.replace(tmp, path)
+        os.replace(tmp2, path + ".sha256")
+    except BaseException:
+        # A full disk or an interrupt leaves no half-written temporary file behind.
+        for t in temps:
+            try:
+                os.remove(t)
+            except OSError:
+                pass
+        raise
     return digest
 
 
@@ -92,7 +108,8 @@ def load(path: str | os.PathLike, shape: tuple[int, int] | None = None, sha256: 
         float32 numpy array [num, dim].
 
     Raises:
-        PrototypeFileError: missing file, unreadable, hash mismatch, wrong shape or rank, non-finite values.
+        PrototypeFileError: missing file, unreadable, hash mismatch, wrong shape or rank, non-finite values,
+            an all-zero row (no direction: its cosine scores would be NaN).
 
     Example:
         >>> protos = zoo.prototypes.load("protos_100x50.npy", shape=(100, 50))
@@ -123,11 +140,16 @@ def load(path: str | os.PathLike, shape: tuple[int, int] | None = None, sha256: 
                                          f"{tuple(shape)} (axis {axis} differs).")
     if not np.all(np.isfinite(arr)):
         raise PrototypeFileError(f"prototype file {path!r} contains NaN or inf.")
+    zero = np.flatnonzero(~np.any(arr != 0, axis=1))
+    if zero.size:
+        raise PrototypeFileError(f"prototype file {path!r} has all-zero row(s) {zero[:5].tolist()}: a prototype "
+                                 "must be a non-zero vector (its direction is the class's target).")
     return arr.astype(np.float32)
 
 
 def load_or_estimate(kind: str, num: int, dim: int, seed: int = 0, steps: int = 1000,
-                     directory: str | os.PathLike | None = None, **kwargs: Any) -> np.ndarray:
+                     directory: str | os.PathLike | None = None, verbose: Any = "auto",
+                     **kwargs: Any) -> np.ndarray:
     """The prototype set (kind, num, dim, seed, steps, ...) from the cache, estimated and saved if absent.
 
     Args:
@@ -136,9 +158,13 @@ def load_or_estimate(kind: str, num: int, dim: int, seed: int = 0, steps: int = 
         seed, steps, **kwargs: passed to `uniform`; they are part of the file name, so a different
             setting never reads another's file.
         directory: cache folder (default `cache_dir()`).
+        verbose: progress bar of the estimate (see `uniform`; not part of the file name).
 
     Returns:
         float32 numpy array [num, dim].
+
+    The cache is best effort: when the set cannot be written (read-only or missing home, full disk) a
+    `RuntimeWarning` says so and the estimate is returned all the same (no temporary file is left).
 
     Example:
         >>> protos = zoo.prototypes.load_or_estimate("uniform", 100, 50)   # ~/.keras/zoo/prototypes/...
@@ -155,6 +181,11 @@ def load_or_estimate(kind: str, num: int, dim: int, seed: int = 0, steps: int = 
     path = os.path.join(directory or cache_dir(), name)
     if os.path.isfile(path):
         return load(path, shape=(num, dim))
-    protos = uniform(num, dim, steps=steps, seed=seed, **kwargs)
-    save(path, protos)
+    protos = uniform(num, dim, steps=steps, seed=seed, verbose=verbose, **kwargs)
+    try:
+        save(path, protos)
+    except OSError as e:
+        warnings.warn(f"zoo.prototypes: could not cache the prototype set in {path!r} ({e}); it will be "
+                      f"estimated again next time. Set ${ENV_VAR} to a writable folder to keep it.",
+                      RuntimeWarning, stacklevel=2)
     return protos
