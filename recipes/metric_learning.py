@@ -1,15 +1,18 @@
 """Metric learning with the exponential triplet loss (or L_std / contrastive), and the poster's ablation.
 
-backbone -> tanh -> zoo.layers.EmbeddingSpace -> "embedding" output (metric loss) and, with
---class-coef > 0, BatchNorm -> Dense(K) -> "logits" output (the class term L_class): a two-output
-model trained on `zoo.data.pk_batches` (P classes x K samples per batch; the reference: 11 x 3 = 33).
+One `zoo.models.EmbeddingModel`: raw images -> preprocessing (the training split's mean/std, saved with the
+model) -> backbone -> tanh -> embedding space (`--space`: the exponential-triplet maps of
+`zoo.layers.EmbeddingSpace`, or "sphere" / "poincare") -> the metric loss; with --class-coef > 0 the class
+term L_class (BatchNorm -> Dense(K) -> CE) inside the model. `model.fit(x, y, p=P, k=K)` trains on PK
+batches of raw images (P classes x K samples per batch; the reference: 11 x 3 = 33).
 
     L = L_exp + C_center·L_center + C_class·L_class      (L_class = CE / K, as the reference averages over B×K)
 
 After training it embeds the test and training splits and reports (metrics.json, TensorBoard):
 nearest-centroid accuracy with train centroids (clean) and with test centroids (the reference's
 transductive protocol, `centroid_acc_transductive`), and recall@1 of test queries against the
-training gallery (`zoo.metrics.retrieval`).
+training gallery (`zoo.metrics.retrieval`), in the model's geometry. The saved model.keras takes raw images
+(`keras.saving.load_model(path).evaluate_retrieval(x_test, y_test, x_train, y_train)`).
 
 Usage:
     python -m recipes.metric_learning                                   # L_exp + center + class, F-MNIST
@@ -39,13 +42,20 @@ def build_parser():
                                                             "runs/metric_learning/<run name>)")])
     p.add_argument("--dataset", default="fashion_mnist", choices=DATASETS)
     p.add_argument("--backbone", default="lenet")
+    p.add_argument("--image-size", type=int, default=None,
+                   help="resize the images to this size inside the model (e.g. 16 for conv4 on 8x8 digits)")
     p.add_argument("--embedding-dim", "--dim", dest="embedding_dim", type=int, default=128)
     p.add_argument("--loss", default="exp", choices=LOSSES)
-    p.add_argument("--space", default="unit_ball", choices=("l2", "unit_ball", "unit_bounce", "none"))
+    p.add_argument("--space", default="unit_ball",
+                   choices=("l2", "unit_ball", "unit_bounce", "none", "sphere", "poincare"))
+    p.add_argument("--c", type=float, default=1.0, help="curvature of --space poincare (ball radius 1/sqrt(c))")
+    p.add_argument("--train-c", action="store_true", help="learn the curvature of --space poincare")
     p.add_argument("--bounce", default="limit", choices=("limit", "periodic", "squared"))
     p.add_argument("--scale", type=float, default=1.0, help="c_s of the embedding space")
     p.add_argument("--no-tanh", action="store_true", help="skip the tanh before the embedding space")
-    p.add_argument("--distance", default="euclidean", choices=("euclidean", "cosine"))
+    p.add_argument("--distance", default=None, choices=("euclidean", "cosine"),
+                   help="distance of the loss and the evaluation (default: the space's own: euclidean, cosine for "
+                        "sphere, the ball's for poincare)")
     p.add_argument("--overlap", type=float, default=1.2, help="overlap_coef: c_n = overlap / K")
     p.add_argument("--margin", type=float, default=0.2, help="margin of --loss std / contrastive")
     p.add_argument("--mining", default="batch_hard", choices=("batch_hard", "batch_all", "semi_hard"))
@@ -72,36 +82,38 @@ def load_data(args):
     return common.load_data(args.dataset, args.train_limit, args.test_limit)
 
 
-def build_model(backbone, num_classes, args):
-    """Functional model image -> {"embedding"} or {"embedding", "logits"} (the class-term pattern)."""
-    import keras
+def distance_of(args):
+    """The distance of the loss and of the evaluation: --distance, or the space's own when not given."""
+    from zoo.models.embedding_model import DISTANCES
 
-    import zoo.layers
-
-    image = keras.Input(shape=backbone.input_shape[1:], name="image")
-    h = backbone(image)
-    if not args.no_tanh:
-        h = keras.layers.Activation("tanh")(h)
-    emb = zoo.layers.EmbeddingSpace(args.space, scale=args.scale, bounce=args.bounce, name="embedding")(h)
-    outputs = {"embedding": emb}
-    if args.class_coef > 0:
-        z = keras.layers.BatchNormalization(name="class_bn")(emb)
-        outputs["logits"] = keras.layers.Dense(num_classes, name="logits")(z)
-    return keras.Model(image, outputs, name="metric_learner")
+    return args.distance or DISTANCES[args.space][0]
 
 
-def metric_loss(args, num_classes):
-    import zoo.losses
-
+def loss_config(args, num_classes):
+    """(EmbeddingModel `loss` name, `loss_options`) of --loss with this run's settings."""
     stride = args.k if args.anchor_stride is None else args.anchor_stride
     c_n = args.overlap / num_classes
     if args.loss == "exp":
-        return zoo.losses.ExponentialTripletLoss(num_classes, args.overlap, args.distance, embedding_scale=args.scale,
-                                                 center_weight=args.center_coef, anchor_stride=stride)
+        return "exp", {"overlap_coef": args.overlap, "center_weight": args.center_coef, "anchor_stride": stride}
     if args.loss == "std":
-        return zoo.losses.TripletLoss(args.margin, args.mining, args.distance, anchor_stride=stride,
-                                      center_weight=args.center_coef, center_margin=c_n / 2)
-    return zoo.losses.ContrastiveLoss(args.margin, args.distance)
+        return "triplet", {"margin": args.margin, "mining": args.mining, "anchor_stride": stride,
+                           "center_weight": args.center_coef, "center_margin": c_n / 2}
+    return "contrastive", {"margin": args.margin}
+
+
+def build_model(args, num_classes, input_shape, normalize):
+    """`zoo.models.EmbeddingModel`: backbone -> tanh -> embedding space, the metric loss of --loss, and the
+    class term (BatchNorm -> Dense(K) -> CE · C_class / K) inside the model when --class-coef > 0."""
+    import zoo.models.embedding_model
+
+    loss, options = loss_config(args, num_classes)
+    ball = args.space == "poincare"
+    return zoo.models.embedding_model.EmbeddingModel(
+        args.backbone, space=args.space, input_shape=input_shape, embedding_dim=args.embedding_dim,
+        c=args.c if ball else None, train_c=args.train_c if ball else False, loss=loss, loss_options=options,
+        distance=distance_of(args), scale=args.scale, bounce=args.bounce,
+        activation=None if args.no_tanh else "tanh", num_classes=num_classes, class_coef=args.class_coef,
+        normalize=normalize, image_size=getattr(args, "image_size", None), name="metric_learner")
 
 
 def row_name(loss, center, cls):
@@ -109,38 +121,26 @@ def row_name(loss, center, cls):
     return name + ("+L_center" if center else "") + ("+L_class" if cls else "")
 
 
-def compile_model(model, args, num_classes):
-    """Compile with the metric loss (and the class term L_class = CE / K); returns the output names."""
-    import keras
-
-    losses = {"embedding": metric_loss(args, num_classes)}
-    weights = {"embedding": 1.0}
-    if args.class_coef > 0:
-        losses["logits"] = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-        weights["logits"] = args.class_coef / num_classes   # the reference's CE averaged over B x K
-    model.compile(optimizer=keras.optimizers.Adam(args.lr), loss=losses, loss_weights=weights)
-    return list(losses)
-
-
-def retrieval_callback(args, test, gallery):
-    """`zoo.callbacks.RetrievalEvaluation` every --eval-every epochs, with the recipe's evaluation protocol."""
+def retrieval_callback(args, test, gallery, geometry):
+    """`zoo.callbacks.RetrievalEvaluation` every --eval-every epochs, with the recipe's evaluation protocol
+    (raw test images against the raw training gallery; the model embeds them)."""
     import zoo.callbacks
 
-    geometry = "cosine" if args.distance == "cosine" else "euclidean"
-    return zoo.callbacks.RetrievalEvaluation(test, gallery=gallery, ks=(1,), geometry=geometry, output="embedding",
-                                             map_at_r=False, every_n_epochs=args.eval_every,
-                                             normalize_centroids=args.space == "l2")
+    return zoo.callbacks.RetrievalEvaluation(test, gallery=gallery, ks=(1,), geometry=geometry, map_at_r=False,
+                                             every_n_epochs=args.eval_every, normalize_centroids=args.space == "l2")
 
 
-def evaluate(emb_te, yte, emb_tr, ytr, args):
+def evaluate(emb_te, yte, emb_tr, ytr, args, geometry=None):
     """Nearest-centroid accuracy (train and test centroids) and recall@1 of test embeddings vs the train split.
 
-    In the `l2` space (unit-length embeddings, Euclidean distance) the class centroids are renormalised to
-    unit length, as the exponential-triplet reference does.
+    `geometry` is the model's (`EmbeddingModel.geometry`); None: "cosine" for --distance cosine, else
+    "euclidean". In the `l2` space (unit-length embeddings, Euclidean distance) the class centroids are
+    renormalised to unit length, as the exponential-triplet reference does.
     """
     import zoo.metrics
 
-    geometry = "cosine" if args.distance == "cosine" else "euclidean"
+    if geometry is None:
+        geometry = "cosine" if args.distance == "cosine" else "euclidean"
     renorm = args.space == "l2"
     return {
         "centroid_acc": zoo.metrics.nearest_centroid_accuracy(emb_te, yte, emb_tr, ytr, geometry,
@@ -154,40 +154,29 @@ def evaluate(emb_te, yte, emb_tr, ytr, args):
 def train(args):
     """Run one configuration; returns the summary dict (also written to metrics.json)."""
     import keras
-    import numpy as np
-
-    import zoo.backbones
-    import zoo.data
 
     keras.utils.set_random_seed(args.seed)
     run = f"{args.dataset}-{row_name(args.loss, args.center_coef, args.class_coef)}-{args.space}-" \
-          f"{args.distance}-{keras.backend.backend()}"
+          f"{distance_of(args)}-{keras.backend.backend()}"
     out = args.out or os.path.join("runs", "metric_learning", run)
     os.makedirs(out, exist_ok=True)
     (xtr, ytr), (xte, yte) = load_data(args)
     num_classes = int(max(ytr.max(), yte.max()) + 1)
-    normalize = common.mean_std(xtr)
-    input_shape = tuple(xtr.shape[1:]) + ((1,) if xtr.ndim == 3 else ())
+    model = build_model(args, num_classes, tuple(xtr.shape[1:]), common.mean_std(xtr))
+    model.compile(optimizer=keras.optimizers.Adam(args.lr))
+    geometry = model.geometry
 
-    backbone = zoo.backbones.get(args.backbone, input_shape, args.embedding_dim)
-    model = build_model(backbone, num_classes, args)
-    names = compile_model(model, args, num_classes)
-
-    train_ds = zoo.data.pk_batches(xtr, ytr, p=args.p, k=args.k, normalize=normalize, seed=args.seed)
-    train_ds = train_ds.map(lambda x, y: (x, {n: y for n in names}))
-    xte_f, xtr_f = common.float_images(xte, normalize), common.float_images(xtr, normalize)
     timer = common.epoch_timer()
     callbacks = [timer, keras.callbacks.TensorBoard(os.path.join(out, "logs"))]
     if args.eval_every:
-        callbacks.insert(0, retrieval_callback(args, (xte_f, yte), (xtr_f, ytr)))
+        callbacks.insert(0, retrieval_callback(args, (xte, yte), (xtr, ytr), geometry))
     print(f"[metric_learning] {run}: {len(xtr)} train / {len(xte)} test images, P x K = {args.p} x {args.k}, "
           f"{model.count_params():,} parameters")
-    history = model.fit(train_ds, epochs=args.epochs, callbacks=callbacks, verbose=args.verbose, shuffle=False)
+    history = model.fit(xtr, ytr, p=args.p, k=args.k, seed=args.seed, epochs=args.epochs, callbacks=callbacks,
+                        verbose=args.verbose)
 
-    def embed(x):
-        return np.asarray(keras.ops.convert_to_numpy(model.predict(x, batch_size=512, verbose=0)["embedding"]))
-
-    result = evaluate(embed(xte_f), yte, embed(xtr_f), ytr, args)
+    result = evaluate(model.embed(xte, batch_size=512), yte, model.embed(xtr, batch_size=512), ytr, args,
+                      geometry=model.geometry)
     model_path = os.path.join(out, "model.keras")
     model.save(model_path)
     summary = {
@@ -197,6 +186,8 @@ def train(args):
         "loss_history": [float(v) for v in history.history["loss"]],
         "epoch_seconds": [round(t, 2) for t in timer.times], "model_path": model_path, **result,
     }
+    if args.space == "poincare":
+        summary["c"] = model.curvature
     common.write_summary(out, summary)
     print(f"[metric_learning] {summary['row']}: centroid acc {result['centroid_acc']:.4f} (train centroids), "
           f"{result['centroid_acc_transductive']:.4f} (test centroids), recall@1 {result['recall@1']:.4f}")

@@ -1,5 +1,6 @@
-"""recipes.metric_learning end to end on a small real Fashion-MNIST subset: the two-output model
-(L_exp + center + class) trains with the loss falling, reports centroid accuracy / recall@1, saves and reloads."""
+"""recipes.metric_learning end to end on a small real Fashion-MNIST subset: the EmbeddingModel (L_exp + center +
+class term) trains with the loss falling, reports centroid accuracy / recall@1, saves, and the reloaded model
+gives the same recall@1 on raw images; a Poincaré run on digits."""
 
 import json
 import os
@@ -20,7 +21,8 @@ def test_help_and_ablation_rows():
     proc = subprocess.run([sys.executable, "-m", "recipes.metric_learning", "--help"], cwd=ROOT,
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
-    for flag in ("--loss", "--space", "--center-coef", "--class-coef", "--ablation", "--backend", "--p", "--k"):
+    for flag in ("--loss", "--space", "--center-coef", "--class-coef", "--ablation", "--backend", "--p", "--k",
+                 "--c", "--train-c", "poincare"):
         assert flag in proc.stdout
     rows = [metric_learning.row_name(*r) for r in metric_learning.ABLATION]
     assert rows == ["L_std", "L_std+L_class", "L_std+L_center", "L_std+L_center+L_class",
@@ -37,10 +39,16 @@ def test_exp_center_class_recipe_trains_saves_and_reloads(tmp_path):
         assert 0.3 < s[key] <= 1.0, (key, s[key])     # well above chance (0.1) on real images
     with open(out / "metrics.json") as f:
         assert json.load(f)["recall@1"] == pytest.approx(s["recall@1"])
+    import zoo.models.embedding_model  # noqa: F401  (registers EmbeddingModel until zoo.models exports it)
+
     model = keras.saving.load_model(out / "model.keras")
-    pred = model.predict(np.zeros((2, 28, 28, 1), "float32"), verbose=0)
-    assert set(pred) == {"embedding", "logits"}
-    assert np.all(np.linalg.norm(keras.ops.convert_to_numpy(pred["embedding"]), axis=1) <= 1.0 + 1e-5)
+    assert type(model).__name__ == "EmbeddingModel" and model.space == "unit_ball" and model.class_coef == 1.0
+    pred = model.predict(np.zeros((2, 28, 28), "uint8"), verbose=0)
+    assert pred.shape == (2, 16)
+    assert np.all(np.linalg.norm(pred, axis=1) <= 1.0 + 1e-5)
+    (xtr, ytr), (xte, yte) = metric_learning.common.load_data("fashion_mnist", 450, 150)
+    again = model.evaluate_retrieval(xte, yte, xtr, ytr, ks=(1,), map_at_r=False, mean_ap=False)
+    assert again["recall@1"] == pytest.approx(s["recall@1"])        # raw images in: preprocessing was saved
 
 
 def test_l2_space_evaluation_renormalises_the_centroids():
@@ -59,3 +67,16 @@ def test_l2_space_evaluation_renormalises_the_centroids():
         assert got["centroid_acc"] == pytest.approx(want), (space, got)
     got = metric_learning.evaluate(test, yte, train, ytr, argparse.Namespace(space="l2", distance="euclidean"))
     assert got["centroid_acc_transductive"] == 1.0
+
+
+def test_poincare_space_on_digits(tmp_path):
+    """--space poincare (trainable c, the triplet loss) on digits: trains, reports, records the learned c."""
+    s = metric_learning.main(["--dataset", "digits", "--train-limit", "300", "--test-limit", "100", "--epochs", "2",
+                              "--backbone", "conv4", "--image-size", "16",
+                              "--embedding-dim", "8", "--space", "poincare", "--c", "0.5",
+                              "--train-c", "--loss", "std", "--center-coef", "0", "--class-coef", "0",
+                              "--out", str(tmp_path / "ball"), "--verbose", "0"])
+    assert np.all(np.isfinite(s["loss_history"]))
+    assert s["run"].endswith(f"poincare-poincare-{keras.backend.backend()}")
+    assert 0 < s["c"] and s["c"] != pytest.approx(0.5, abs=1e-7)
+    assert s["recall@1"] > 0.2, s                                    # chance: 0.1
