@@ -149,6 +149,8 @@ class Task(keras.Model):
 
     def evaluate(self, x=None, y=None, *args, **kwargs):
         """`keras.Model.evaluate` on raw images and integer labels."""
+        if kwargs.get("_use_cached_eval_dataset"):  # fit's validation: `fit` fed that data already
+            return super().evaluate(x, y, *args, **kwargs)
         data, labels = self._feed(x, y, f"{type(self).__name__}.evaluate")
         return super().evaluate(data, labels, *args, **kwargs)
 
