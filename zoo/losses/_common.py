@@ -77,8 +77,21 @@ def check_scores(y_pred, owner, expects, min_width=2):
                          "class the softmax is 1 and the loss is 0 whatever the input).")
 
 
+def _in_symbolic_scope():
+    """True while Keras infers output shapes (`compute_output_spec`): on PyTorch it runs the function on
+    placeholder tensors filled with ones, whose values mean nothing."""
+    try:
+        from keras.src.backend.common.symbolic_scope import in_symbolic_scope
+    except ImportError:  # pragma: no cover - Keras internals moved
+        return False
+    return in_symbolic_scope()
+
+
 def _concrete(x):
-    """numpy value of x when it is concrete (eager call), None inside a compiled graph or a trace."""
+    """numpy value of x when it is concrete (eager call), None inside a compiled graph, a trace or Keras' shape
+    inference."""
+    if _in_symbolic_scope():
+        return None
     try:
         return np.asarray(ops.convert_to_numpy(x))
     except Exception:  # symbolic tensor or tracer
