@@ -1,12 +1,13 @@
 """Offline datasets and tf.data input pipelines.
 
-- `zoo.data.fashion_mnist(path=None, download=None)`: Fashion-MNIST from local IDX files (Debian
-  package ``dataset-fashion-mnist``, ``$ZOO_FASHION_MNIST_DIR``, keras' cache), download only if
-  allowed. `FASHION_MNIST_CLASSES`, `FASHION_MNIST_MEAN_STD`.
+- `zoo.data.fashion_mnist(path=None, download=None, verify=True)`: Fashion-MNIST from local IDX files
+  (Debian package ``dataset-fashion-mnist``, ``$ZOO_FASHION_MNIST_DIR``, keras' cache), download only if
+  allowed, content checked against `FASHION_MNIST_SHA256`. `FASHION_MNIST_CLASSES`, `FASHION_MNIST_MEAN_STD`.
 - `zoo.data.digits(size=None, test_fraction=0.25, seed=0)`: scikit-learn's 1,797 real 8x8 digits,
   stratified split, optionally resized (e.g. 28x28 as an out-of-distribution set). `DIGITS_MEAN_STD`.
 - `zoo.data.make_dataset(x, y, ...)`: numpy images → batched, augmented, normalised
-  `tf.data.Dataset` that feeds `model.fit` on the TensorFlow, JAX and PyTorch backends.
+  `tf.data.Dataset` that feeds `model.fit` on the TensorFlow, JAX and PyTorch backends; ``raw=True``
+  keeps pixel values in 0..255 for the task models of `zoo.models` (also in `pk_batches`, `episodes`).
 - `zoo.data.load_tfds(name, split, ...)`: tensorflow_datasets adapter that never downloads unless
   ``download=True`` and fails fast with a clear message.
 - `zoo.data.read_idx` / `zoo.data.write_idx`: the IDX format of (Fashion-)MNIST.
@@ -36,6 +37,7 @@ from zoo.data.fashion_mnist import (
     FASHION_MNIST_CLASSES,
     FASHION_MNIST_FILES,
     FASHION_MNIST_MEAN_STD,
+    FASHION_MNIST_SHA256,
     fashion_mnist,
 )
 from zoo.data.fewshot_split import IMAGE_EXTENSIONS, FewShotSplit
@@ -48,7 +50,7 @@ from zoo.data.pk import pk_batches, pk_plan
 from zoo.data.tfds import DatasetNotPreparedError, load_tfds
 
 __all__ = [
-    "fashion_mnist", "FASHION_MNIST_CLASSES", "FASHION_MNIST_MEAN_STD", "FASHION_MNIST_FILES",
+    "fashion_mnist", "FASHION_MNIST_CLASSES", "FASHION_MNIST_MEAN_STD", "FASHION_MNIST_FILES", "FASHION_MNIST_SHA256",
     "digits", "DIGITS_MEAN_STD", "resize_bilinear",
     "make_dataset", "AUGMENT_PRESETS",
     "load_tfds", "DatasetNotPreparedError",
