@@ -7,6 +7,8 @@ no display, and leave no figure open in pyplot. matplotlib itself is imported on
 
 import os
 
+from zoo._io import atomic_path
+
 __all__ = ["axes_for", "class_cmap", "finish"]
 
 
@@ -26,16 +28,21 @@ def axes_for(ax, figsize, dpi=None):
 
 
 def finish(fig, owned, path=None, **savefig_kwargs):
-    """Lay out a figure created here (`owned`), write it to `path` if given (folders are created).
+    """Lay out a figure created here (`owned`), write it to `path` if given (folders are created; the file is
+    written atomically, so an interrupted save keeps the previous picture).
 
     Returns `fig`.
     """
     if owned:
         fig.tight_layout()
     if path is not None:
-        folder = os.path.dirname(os.path.abspath(os.fspath(path)))
-        os.makedirs(folder, exist_ok=True)
-        fig.savefig(path, **savefig_kwargs)
+        path = os.fspath(path)
+        if "format" not in savefig_kwargs:  # the temporary name keeps the extension, but say the format outright
+            ext = os.path.splitext(path)[1].lstrip(".").lower()
+            if ext:
+                savefig_kwargs["format"] = ext
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, **savefig_kwargs)
     return fig
 
 
