@@ -84,3 +84,13 @@ def test_bad_seed_is_named():
     """Issue #13 item 21: seed=-1 used to surface as numpy's 'expected non-negative integer'."""
     with pytest.raises(ValueError, match="digits: `seed` must be an integer"):
         zoo.data.digits(seed=-1)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(size="a"), "digits: `size` must be"), (dict(size=2.5), "digits: `size` must be"),
+    (dict(test_fraction="x"), "digits: `test_fraction` must be"),
+])
+def test_bad_size_and_fraction_are_named(kwargs, match):
+    """Issue #13 item 21: these used to surface as Python's bare int()/float() conversion errors."""
+    with pytest.raises(ValueError, match=match):
+        zoo.data.digits(**kwargs)

@@ -130,6 +130,8 @@ def test_bad_seed_is_named():
     x, y = np.zeros((20, 2, 2), np.uint8), np.arange(20) % 2
     with pytest.raises(ValueError, match="long_tail: `seed` must be an integer"):
         zoo.data.long_tail((x, y), seed=-1)
+    with pytest.raises(ValueError, match="long_tail: `n_max` must be an integer"):   # was truncated to 1
+        zoo.data.long_tail((x, y), n_max=1.5)
     ds = zoo.data.make_dataset(x, y, batch_size=4)
     with pytest.raises(ValueError, match="mixup: `seed` must be an integer"):
         zoo.data.mixup(ds, seed=-1)

@@ -10,6 +10,7 @@ Pure numpy (plus scikit-learn for the data): no TensorFlow import.
 
 import numpy as np
 
+from zoo._checks import check_int, check_range
 from zoo.data._checks import check_seed
 
 __all__ = ["digits", "resize_bilinear", "DIGITS_MEAN_STD"]
@@ -104,10 +105,9 @@ def digits(size=None, test_fraction=0.25, seed=0):
         >>> x_train.shape, x_train.dtype, y_train.dtype
         ((1347, 28, 28), dtype('uint8'), dtype('int64'))
     """
-    if not 0.0 <= float(test_fraction) < 1.0:
-        raise ValueError(f"test_fraction must be in [0, 1), got {test_fraction!r}")
-    if size is not None and (int(size) != size or int(size) < 1):
-        raise ValueError(f"size must be None or a positive int, got {size!r}")
+    test_fraction = check_range(test_fraction, "test_fraction", "digits", 0.0, 1.0, "0", "1", hi_open=True)
+    if size is not None:
+        size = check_int(size, "size", minimum=1, owner="digits")
     seed = check_seed(seed, "digits")
     from sklearn.datasets import load_digits
 
@@ -115,8 +115,8 @@ def digits(size=None, test_fraction=0.25, seed=0):
     images = np.asarray(bunch.images, dtype=np.float64)  # [1797, 8, 8], 0..16
     labels = np.asarray(bunch.target, dtype=np.int64)
     images = images * (255.0 / 16.0)
-    if size is not None and int(size) != images.shape[1]:
-        images = resize_bilinear(images, int(size))
+    if size is not None and size != images.shape[1]:
+        images = resize_bilinear(images, size)
     images = np.clip(np.rint(images), 0, 255).astype(np.uint8)
-    train, test = _stratified_split(labels, float(test_fraction), seed)
+    train, test = _stratified_split(labels, test_fraction, seed)
     return (images[train], labels[train]), (images[test], labels[test])

@@ -14,6 +14,7 @@ import numbers
 
 import numpy as np
 
+from zoo._checks import check_int
 from zoo.data._checks import check_seed
 
 __all__ = ["long_tail", "long_tail_counts", "long_tail_splits", "LONG_TAIL_SPLITS"]
@@ -85,6 +86,8 @@ def long_tail(dataset, imbalance=0.01, seed=0, n_max=None):
     """
     imbalance = _check_imbalance(imbalance)
     seed = check_seed(seed, "long_tail")
+    if n_max is not None:
+        n_max = check_int(n_max, "n_max", minimum=1, owner="long_tail")
     try:
         x, y = dataset
     except (TypeError, ValueError):
