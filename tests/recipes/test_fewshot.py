@@ -11,6 +11,7 @@ import pytest
 import tensorflow as tf
 
 from recipes import fewshot
+from zoo.models.protonet import ProtoNet
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 HAVE_FMNIST = os.path.isdir("/usr/share/datasets/fashion-mnist") or bool(os.environ.get("ZOO_FASHION_MNIST_DIR"))
@@ -55,9 +56,13 @@ def test_fashion_mnist_split_trains_evaluates_and_saves(tmp_path, geometry):
     assert stored["test_accuracy"] == summary["test_accuracy"]
     assert (out / "curves.png").stat().st_size > 0
     model = keras.saving.load_model(out / "model.keras", compile=False)
+    assert isinstance(model, ProtoNet) and model.geometry_name == geometry
     # The reloaded model evaluates another way than it trained with (way comes from the batch).
     x = np.random.default_rng(0).normal(size=((2 + 5) * 3, 28, 28, 1)).astype("float32")
     assert keras.ops.convert_to_numpy(model(x)).shape == (5 * 3, 3)
+    # ... and takes raw images with any support set (labels 7 and 3: columns 3, 7).
+    raw = np.random.default_rng(1).integers(0, 256, size=(7, 28, 28), dtype=np.uint8)
+    assert model.predict_episode(raw[:4], [7, 3, 7, 7], raw[4:]).shape == (3, 2)
 
 
 def write_mini_imagenet(root, classes_per_split=(6, 3, 3), per_class=8, size=20):
