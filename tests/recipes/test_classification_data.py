@@ -92,6 +92,7 @@ def test_folder_layouts_and_sizes(tmp_path):
     root = _image_folder(tmp_path / "flat")
     data = _datasets.load_classification_data(str(root), image_size=(12, 16), test_fraction=0.5, seed=3)
     (xtr, ytr), (xte, yte) = data.train, data.test
+    assert xte.shape[1:] == (12, 16, 3)
     assert data.class_names == [f"class_{c}" for c in range(NUM_FOLDER_CLASSES)] and data.source == str(root)
     assert xtr.dtype == np.uint8 and xtr.shape[1:] == (12, 16, 3) and ytr.dtype == np.int32
     assert np.bincount(ytr).tolist() == [3, 3, 3] and np.bincount(yte).tolist() == [3, 3, 3]
