@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from keras import ops
 
+import zoo.geometry._tensors
 from tests.geometry import reference as ref
 from tests.geometry.points import (  # noqa: F401  (re-exported: benchmarks/poincare_accuracy.py imports them here)
     CURVATURES,
@@ -140,13 +141,19 @@ def test_midpoint_is_accurate_next_to_the_boundary():
             assert np.max(np.abs(gap / want_gap - 1)) < 1e-3, f"c={c}, spread={spread}: distance to the boundary"
 
 
-def test_midpoint_weights_broadcast_and_zero_weights():
+def test_midpoint_weights_broadcast_and_zero_weights(monkeypatch):
     rng = np.random.default_rng(10)
     x = ball_points(rng, 12, 3, 1.0, 0.9).reshape(4, 3, 3)
     w = np.array([1.0, 2.0, 0.5], np.float32)  # [n], broadcast over the batch of 4
     want = ref.midpoint(x.astype(np.float64), 1.0, np.broadcast_to(w, (4, 3)).astype(np.float64))
     np.testing.assert_allclose(to_numpy(P.midpoint(x, 1.0, weights=w)), want, rtol=1e-5, atol=1e-7)
     zero = np.zeros((4, 3), np.float32)
+    with pytest.raises(ValueError, match="`weights` sum to 0"):  # host-readable weights are checked (issue #13)
+        P.midpoint(x, 1.0, weights=zero)
+    # Weights that cannot be read on the host (traced, on an accelerator) are not checked: all-zero gives 0 with
+    # finite gradients.
+    monkeypatch.setattr(zoo.geometry._tensors, "host_value", lambda t: None)
+    zero = keras.ops.convert_to_tensor(zero)
     value, grads = value_and_grad(lambda a, b: P.midpoint(a, 1.0, weights=b), x, zero)
     np.testing.assert_array_equal(to_numpy(P.midpoint(x, 1.0, weights=zero)), 0.0)
     assert_all_finite(value, *grads, what="midpoint with all weights 0")

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from keras import ops
 
+from zoo._checks import check_bool
 from zoo.geometry import numerics as nx
-from zoo.geometry._tensors import Tensor, TensorLike, float_tensors, matmul
+from zoo.geometry._tensors import Tensor, TensorLike, check_weights, float_tensors, matmul
 from zoo.geometry.base import Geometry
 
 __all__ = ["Euclidean", "sq_dist", "dist", "pairwise_sq_dist", "pairwise_dist", "mean"]
@@ -85,7 +86,9 @@ def mean(x: TensorLike, weights: TensorLike | None = None, axis: int = -2) -> Te
 
     Args:
         x: [..., n, d] points.
-        weights: optional non-negative weights broadcastable to x without its last axis.
+        weights: optional non-negative weights broadcastable to x without its last axis. Weights readable
+            on the host (numbers, numpy, concrete CPU tensors) must be finite, >= 0 and not all 0 for any
+            mean (ValueError naming `weights`); traced weights are not checked.
         axis: the axis holding the points (not the last one).
 
     Example:
@@ -94,6 +97,7 @@ def mean(x: TensorLike, weights: TensorLike | None = None, axis: int = -2) -> Te
     x = float_tensors(x)
     if weights is None:
         return ops.mean(x, axis=axis)
+    check_weights(weights, x.shape, axis % len(x.shape))
     w = ops.expand_dims(ops.cast(weights, x.dtype), -1) + ops.zeros_like(x[..., :1])  # [..., n, 1]
     return ops.sum(w * x, axis=axis) / nx.clamp_min(ops.sum(w, axis=axis), nx.MIN_DENOM)
 
@@ -112,7 +116,7 @@ class Euclidean(Geometry):
     name = "euclidean"
 
     def __init__(self, squared: bool = False):
-        self.squared = bool(squared)
+        self.squared = check_bool(squared, "squared", owner="zoo.geometry.Euclidean")
 
     def project(self, x: TensorLike) -> Tensor:
         return x

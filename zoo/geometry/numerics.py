@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 from keras import ops
 from keras.backend import standardize_dtype as backend_standardize_dtype
 
@@ -41,8 +42,11 @@ MIN_NORM = 1e-15
 # Margin between the Poincaré ball's boundary and the largest norm we allow, as a fraction of the
 # radius 1/sqrt(c): points are projected to norm (1 - BALL_EPS)/sqrt(c). In float32, 1 - c||x||^2
 # near the boundary keeps about 4 significant digits at 1e-3 (hyptorch's value); float64 can go
-# to 1e-5.
-BALL_EPS = {"float16": 1e-3, "bfloat16": 1e-3, "float32": 1e-3, "float64": 1e-5}
+# to 1e-5. 16-bit inputs are computed in float32 (zoo.geometry.poincare) and their points are projected
+# once more before rounding back: float16 (spacing 2^-11 below 1) keeps a point at 1 - 1e-3 inside the
+# ball, bfloat16 (spacing 2^-8: 1 - 1e-3 rounds to 1, and rounding each coordinate can grow the norm by
+# 2^-9 of itself) needs 1e-2.
+BALL_EPS = {"float16": 1e-3, "bfloat16": 1e-2, "float32": 1e-3, "float64": 1e-5}
 
 # artanh is evaluated on arguments clipped to [-1 + ATANH_EPS, 1 - ATANH_EPS] (hyptorch's value), so
 # the largest distance to the origin is (2/sqrt(c))*artanh(1 - 1e-5) = 12.2/sqrt(c). The clip is
@@ -124,10 +128,21 @@ def safe_sqrt(x: Tensor, floor: float = MIN_NORM) -> Tensor:
     return ops.sqrt(clamp_min(x, floor * floor))
 
 
-def safe_norm(x: Tensor, axis: int = -1, keepdims: bool = True, floor: float = MIN_NORM) -> Tensor:
-    """Euclidean norm sqrt(max(sum x^2, floor^2)), floored at `floor`, with a finite gradient at x = 0.
+def _overflow_threshold(dtype: str, n: int | None) -> float:
+    """Largest max|x_i| for which sum of n squares x_i^2 stays finite in `dtype`, with a 4x margin."""
+    return math.sqrt(float(np.finfo(dtype).max) / (n or 2**20)) / 4.0
 
-    `ops.norm` has a NaN gradient at 0 on TensorFlow and JAX.
+
+def safe_norm(x: Tensor, axis: int = -1, keepdims: bool = True, floor: float = MIN_NORM) -> Tensor:
+    """Euclidean norm sqrt(max(sum x^2, floor^2)), floored at `floor`, with a finite gradient at x = 0 and
+    no overflow for huge x.
+
+    `ops.norm` has a NaN gradient at 0 on TensorFlow and JAX. The squared norm overflows when max|x_i|
+    reaches sqrt(max float / n) (1.8e19 in float32, 256 in float16): the norm became inf and `project`,
+    `expmap0`, `dist0` sent the most confident inputs to the origin (or NaN). Rows whose max|x_i| is above a
+    quarter of that are rescaled, s ||x / s|| with s = max|x_i| (a constant for the gradient: the norm is
+    homogeneous, so the gradient x/||x|| is the same); every other row uses s = 1 exactly, so its value and
+    gradient are bit for bit those of the plain form.
 
     Args:
         x: tensor.
@@ -137,8 +152,17 @@ def safe_norm(x: Tensor, axis: int = -1, keepdims: bool = True, floor: float = M
 
     Example:
         >>> zoo.geometry.numerics.safe_norm(keras.ops.zeros((2, 3)))  # [[1e-15], [1e-15]]
+        >>> zoo.geometry.numerics.safe_norm(keras.ops.ones((1, 2)) * 3e19)  # [[4.2e19]] (was inf)
     """
-    return safe_sqrt(sq_norm(x, axis=axis, keepdims=keepdims), floor)
+    x = ops.convert_to_tensor(x)
+    dtype = backend_standardize_dtype(x.dtype)
+    if "float" not in dtype:
+        return safe_sqrt(sq_norm(x, axis=axis, keepdims=keepdims), floor)
+    big = _overflow_threshold(dtype, x.shape[axis])
+    m = ops.max(ops.abs(x), axis=axis, keepdims=True)
+    s = ops.stop_gradient(ops.where(m > big, m, ops.ones_like(m)))  # exactly 1 unless the squares overflow
+    norm = s * safe_sqrt(sq_norm(x / s, axis=axis, keepdims=True), floor)
+    return norm if keepdims else ops.squeeze(norm, axis=axis)
 
 
 def clip_straight_through(x: Tensor, lo: float, hi: float) -> Tensor:

@@ -39,12 +39,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from keras import ops
 
 from zoo.geometry import numerics as nx
-from zoo.geometry._tensors import Tensor, TensorLike, float_tensors, matmul
+from zoo.geometry._tensors import Tensor, TensorLike, check_weights, float_tensors, matmul, upcast_half
 from zoo.geometry.base import Geometry
-from zoo.geometry.curvature import c_tensor, check_c
+from zoo.geometry.curvature import c_operand, c_tensor, check_c, is_scalar_number
 
 __all__ = [
     "Poincare", "conformal_factor", "project", "mobius_add", "expmap0", "logmap0", "expmap", "logmap", "dist",
@@ -54,6 +55,33 @@ __all__ = [
 # `zoo.geometry.poincare.check_c` was public before the curvature got one owner; it stays importable here.
 
 Curvature = Any  # a number > 0 or a backend tensor (a trainable c)
+
+
+def _inputs(*xs: TensorLike) -> tuple[list, Any]:
+    """Float tensors for the ball's formulas, 16-bit floats raised to float32, and the dtype to cast the
+    results back to (None for float32/float64 inputs: no extra op). In float16 and bfloat16 the clamps
+    1 - BALL_EPS and 1 - ATANH_EPS round to 1, so dist0/logmap0 gave inf: the ball computes in float32."""
+    ts = float_tensors(*xs)
+    return upcast_half(ts if len(xs) > 1 else [ts])
+
+
+def _out(y: Tensor, dtype: Any, c: Any = None) -> Tensor:
+    """y in the caller's 16-bit dtype (see `_inputs`), or y unchanged. Points of the ball (pass their c) are
+    projected with the 16-bit BALL_EPS first, so that rounding does not put them on or past the boundary."""
+    if dtype is None:
+        return y
+    if c is not None:
+        y = _project(y, c, nx.ball_eps(dtype))
+    return ops.cast(y, dtype)
+
+
+def _project(x: Tensor, c: Tensor, eps: float) -> Tensor:
+    """Points with norm above (1 - eps)/sqrt(c) rescaled onto that norm. `norm <= maxnorm` (not `norm >
+    maxnorm` with the branches swapped): a NaN maxnorm (an invalid c guarded on the device, see
+    zoo.geometry.curvature) gives NaN, not x unchanged."""
+    norm = nx.safe_norm(x)
+    maxnorm = (1.0 - eps) / ops.sqrt(c)
+    return ops.where(norm <= maxnorm, x, x / norm * maxnorm)
 
 
 def _one_minus_c_sq(x: Tensor, c: Tensor) -> Tensor:
@@ -71,15 +99,16 @@ def conformal_factor(x: TensorLike, c: Curvature = 1.0) -> Tensor:
     Example:
         >>> zoo.geometry.poincare.conformal_factor(keras.ops.zeros((1, 2)))  # [[2.]]
     """
-    x = float_tensors(x)
+    (x,), out = _inputs(x)
     c = c_tensor(c, x.dtype)
-    return 2.0 / _one_minus_c_sq(x, c)
+    return _out(2.0 / _one_minus_c_sq(x, c), out)
 
 
 def project(x: TensorLike, c: Curvature = 1.0) -> Tensor:
     """Rescale points with norm above (1 - BALL_EPS)/sqrt(c) onto that norm; others are unchanged.
 
-    BALL_EPS is 1e-3 in float32 (hyptorch's value) and 1e-5 in float64 (`zoo.geometry.numerics`).
+    BALL_EPS is 1e-3 in float32 (hyptorch's value) and 1e-5 in float64 (`zoo.geometry.numerics`); float16
+    and bfloat16 points are computed in float32 and projected with their own BALL_EPS (1e-3, 1e-2).
 
     Args:
         x: [..., d].
@@ -88,11 +117,9 @@ def project(x: TensorLike, c: Curvature = 1.0) -> Tensor:
     Example:
         >>> zoo.geometry.poincare.project(keras.ops.ones((1, 2)) * 10.0)  # norm 0.999
     """
-    x = float_tensors(x)
+    (x,), out = _inputs(x)
     c = c_tensor(c, x.dtype)
-    norm = nx.safe_norm(x)
-    maxnorm = (1.0 - nx.ball_eps(x.dtype)) / ops.sqrt(c)
-    return ops.where(norm > maxnorm, x / norm * maxnorm, x)
+    return _out(_project(x, c, nx.ball_eps(x.dtype)), out, c)
 
 
 def mobius_add(x: TensorLike, y: TensorLike, c: Curvature = 1.0) -> Tensor:
@@ -111,9 +138,9 @@ def mobius_add(x: TensorLike, y: TensorLike, c: Curvature = 1.0) -> Tensor:
         >>> x = keras.ops.convert_to_tensor([[0.1, 0.2]])
         >>> zoo.geometry.poincare.mobius_add(x, -x)  # [[0., 0.]]
     """
-    x, y = float_tensors(x, y)
+    (x, y), out = _inputs(x, y)
     c = c_tensor(c, x.dtype)
-    return _mobius_add(x, y, _one_minus_c_sq(x, c), _one_minus_c_sq(y, c), c)
+    return _out(_mobius_add(x, y, _one_minus_c_sq(x, c), _one_minus_c_sq(y, c), c), out, c)
 
 
 def _mobius_add(x: Tensor, y: Tensor, a: Tensor, b: Tensor, c: Tensor) -> Tensor:
@@ -134,11 +161,11 @@ def expmap0(u: TensorLike, c: Curvature = 1.0) -> Tensor:
     Example:
         >>> zoo.geometry.poincare.expmap0(keras.ops.ones((1, 2)), c=1.0)  # [[0.6089, 0.6089]]
     """
-    u = float_tensors(u)
+    (u,), out = _inputs(u)
     c = c_tensor(c, u.dtype)
     sqrt_c = ops.sqrt(c)
     norm = nx.safe_norm(u)
-    return project(nx.tanh_nonneg(sqrt_c * norm) * u / (sqrt_c * norm), c)
+    return _out(project(nx.tanh_nonneg(sqrt_c * norm) * u / (sqrt_c * norm), c), out, c)
 
 
 def logmap0(y: TensorLike, c: Curvature = 1.0) -> Tensor:
@@ -152,11 +179,11 @@ def logmap0(y: TensorLike, c: Curvature = 1.0) -> Tensor:
         >>> u = keras.ops.ones((1, 2))
         >>> zoo.geometry.poincare.logmap0(zoo.geometry.poincare.expmap0(u))  # ~u
     """
-    y = float_tensors(y)
+    (y,), out = _inputs(y)
     c = c_tensor(c, y.dtype)
     sqrt_c = ops.sqrt(c)
     norm = nx.safe_norm(y)
-    return nx.artanh(sqrt_c * norm) * y / (sqrt_c * norm)
+    return _out(nx.artanh(sqrt_c * norm) * y / (sqrt_c * norm), out)
 
 
 def expmap(x: TensorLike, u: TensorLike, c: Curvature = 1.0) -> Tensor:
@@ -176,7 +203,7 @@ def expmap(x: TensorLike, u: TensorLike, c: Curvature = 1.0) -> Tensor:
         >>> x = keras.ops.convert_to_tensor([[0.3, 0.0]])
         >>> zoo.geometry.poincare.expmap(x, keras.ops.zeros((1, 2)))  # x
     """
-    x, u = float_tensors(x, u)
+    (x, u), out = _inputs(x, u)
     c = c_tensor(c, x.dtype)
     sqrt_c = ops.sqrt(c)
     norm = nx.safe_norm(u)
@@ -184,7 +211,7 @@ def expmap(x: TensorLike, u: TensorLike, c: Curvature = 1.0) -> Tensor:
     t = ops.clip(sqrt_c * norm / a, 0.0, nx.TANH_MAX)  # lambda_x / 2 = 1 / a
     second = nx.tanh_nonneg(t) * u / (sqrt_c * norm)
     b = 1.0 / ops.square(ops.cosh(t))
-    return project(_mobius_add(x, second, a, b, c), c)
+    return _out(project(_mobius_add(x, second, a, b, c), c), out, c)
 
 
 def logmap(x: TensorLike, y: TensorLike, c: Curvature = 1.0) -> Tensor:
@@ -203,7 +230,7 @@ def logmap(x: TensorLike, y: TensorLike, c: Curvature = 1.0) -> Tensor:
         >>> x = keras.ops.convert_to_tensor([[0.3, 0.0]])
         >>> zoo.geometry.poincare.logmap(x, x)  # [[0., 0.]]
     """
-    x, y = float_tensors(x, y)
+    (x, y), out = _inputs(x, y)
     c = c_tensor(c, x.dtype)
     sqrt_c = ops.sqrt(c)
     a = _one_minus_c_sq(x, c)
@@ -211,7 +238,7 @@ def logmap(x: TensorLike, y: TensorLike, c: Curvature = 1.0) -> Tensor:
     w = _mobius_add(-x, y, a, b, c)
     diff_norm = nx.safe_norm(y - x)
     magnitude = a / sqrt_c * ops.arcsinh(sqrt_c * diff_norm / ops.sqrt(a * b))
-    return magnitude * w / nx.safe_norm(w)
+    return _out(magnitude * w / nx.safe_norm(w), out)
 
 
 def dist(x: TensorLike, y: TensorLike, c: Curvature = 1.0, keepdims: bool = False) -> Tensor:
@@ -230,14 +257,14 @@ def dist(x: TensorLike, y: TensorLike, c: Curvature = 1.0, keepdims: bool = Fals
         >>> zoo.geometry.poincare.dist(keras.ops.zeros((1, 2)), keras.ops.convert_to_tensor([[0.5, 0.]]))
         ... # [2*artanh(0.5)] = [1.0986]
     """
-    x, y = float_tensors(x, y)
+    (x, y), out = _inputs(x, y)
     c = c_tensor(c, x.dtype)
     sqrt_c = ops.sqrt(c)
     a = _one_minus_c_sq(x, c)
     b = _one_minus_c_sq(y, c)
     diff_norm = nx.safe_norm(x - y)
     d = 2.0 / sqrt_c * ops.arcsinh(sqrt_c * diff_norm / ops.sqrt(a * b))
-    return d if keepdims else ops.squeeze(d, axis=-1)
+    return _out(d if keepdims else ops.squeeze(d, axis=-1), out)
 
 
 def dist0(x: TensorLike, c: Curvature = 1.0, keepdims: bool = False) -> Tensor:
@@ -251,11 +278,11 @@ def dist0(x: TensorLike, c: Curvature = 1.0, keepdims: bool = False) -> Tensor:
     Example:
         >>> zoo.geometry.poincare.dist0(keras.ops.convert_to_tensor([[0.5, 0.]]))  # [1.0986]
     """
-    x = float_tensors(x)
+    (x,), out = _inputs(x)
     c = c_tensor(c, x.dtype)
     sqrt_c = ops.sqrt(c)
     d = 2.0 / sqrt_c * nx.artanh(sqrt_c * nx.safe_norm(x))
-    return d if keepdims else ops.squeeze(d, axis=-1)
+    return _out(d if keepdims else ops.squeeze(d, axis=-1), out)
 
 
 def pairwise_dist(x: TensorLike, y: TensorLike, c: Curvature = 1.0) -> Tensor:
@@ -276,7 +303,7 @@ def pairwise_dist(x: TensorLike, y: TensorLike, c: Curvature = 1.0) -> Tensor:
     Example:
         >>> zoo.geometry.poincare.pairwise_dist(keras.ops.zeros((3, 2)), keras.ops.zeros((4, 2)))  # zeros (3, 4)
     """
-    x, y = float_tensors(x, y)
+    (x, y), out = _inputs(x, y)
     c = c_tensor(c, x.dtype)
     sqrt_c = ops.sqrt(c)
     x2 = nx.sq_norm(x)  # [n, 1]
@@ -284,7 +311,7 @@ def pairwise_dist(x: TensorLike, y: TensorLike, c: Curvature = 1.0) -> Tensor:
     diff2 = ops.relu(x2 + y2 - 2.0 * matmul(x, ops.transpose(y)))  # relu keeps float64 on torch
     a = nx.clamp_min(1.0 - c * x2, nx.MIN_DENOM)
     b = nx.clamp_min(1.0 - c * y2, nx.MIN_DENOM)
-    return 2.0 / sqrt_c * ops.arcsinh(sqrt_c * nx.safe_sqrt(diff2) / ops.sqrt(a * b))
+    return _out(2.0 / sqrt_c * ops.arcsinh(sqrt_c * nx.safe_sqrt(diff2) / ops.sqrt(a * b)), out)
 
 
 def mobius_matvec(m: TensorLike, x: TensorLike, c: Curvature = 1.0) -> Tensor:
@@ -302,14 +329,14 @@ def mobius_matvec(m: TensorLike, x: TensorLike, c: Curvature = 1.0) -> Tensor:
         >>> zoo.geometry.poincare.mobius_matvec(keras.ops.eye(2), keras.ops.convert_to_tensor([[0.3, 0.1]]))
         ... # the same point
     """
-    x = float_tensors(x)
+    (x,), out = _inputs(x)
     c = c_tensor(c, x.dtype)
     sqrt_c = ops.sqrt(c)
     x_norm = nx.safe_norm(x)
     mx = matmul(x, ops.cast(m, x.dtype))
     mx_norm = nx.safe_norm(mx)
     res = nx.tanh_nonneg(mx_norm / x_norm * nx.artanh(sqrt_c * x_norm)) * mx / (mx_norm * sqrt_c)
-    return project(res, c)
+    return _out(project(res, c), out, c)
 
 
 def to_klein(x: TensorLike, c: Curvature = 1.0) -> Tensor:
@@ -322,9 +349,9 @@ def to_klein(x: TensorLike, c: Curvature = 1.0) -> Tensor:
     Example:
         >>> zoo.geometry.poincare.to_klein(keras.ops.convert_to_tensor([[0.5, 0.]]))  # [[0.8, 0.]]
     """
-    x = float_tensors(x)
+    (x,), out = _inputs(x)
     c = c_tensor(c, x.dtype)
-    return 2.0 * x / (1.0 + c * nx.sq_norm(x))
+    return _out(2.0 * x / (1.0 + c * nx.sq_norm(x)), out)
 
 
 def from_klein(k: TensorLike, c: Curvature = 1.0) -> Tensor:
@@ -337,9 +364,9 @@ def from_klein(k: TensorLike, c: Curvature = 1.0) -> Tensor:
     Example:
         >>> zoo.geometry.poincare.from_klein(keras.ops.convert_to_tensor([[0.8, 0.]]))  # [[0.5, 0.]]
     """
-    k = float_tensors(k)
+    (k,), out = _inputs(k)
     c = c_tensor(c, k.dtype)
-    return k / (1.0 + ops.sqrt(ops.relu(1.0 - c * nx.sq_norm(k))))  # relu keeps float64 on torch
+    return _out(k / (1.0 + ops.sqrt(ops.relu(1.0 - c * nx.sq_norm(k)))), out, c)  # relu keeps float64 on torch
 
 
 def midpoint(x: TensorLike, c: Curvature = 1.0, weights: TensorLike | None = None, axis: int = -2) -> Tensor:
@@ -363,6 +390,8 @@ def midpoint(x: TensorLike, c: Curvature = 1.0, weights: TensorLike | None = Non
         x: points in the ball, [..., n, d] (points along `axis`, coordinates on the last axis).
         c: curvature magnitude > 0.
         weights: optional non-negative weights broadcastable to x without its last axis, e.g. [..., n].
+            Weights readable on the host (numbers, numpy, concrete CPU tensors) must be finite, >= 0 and
+            not all 0 for any mean (ValueError naming `weights`); traced weights are not checked.
         axis: the axis holding the points to average (not the last one).
 
     Example:
@@ -374,13 +403,14 @@ def midpoint(x: TensorLike, c: Curvature = 1.0, weights: TensorLike | None = Non
         Khrulkov et al., CVPR 2020 (hyptorch's poincare_mean computes the same function step by step: to
         Klein, Lorentz factors, weighted mean, back to the ball; benchmarks/midpoint.py compares the two).
     """
-    x = float_tensors(x)
-    c = check_c(c)  # a Python float multiplies a tensor in the tensor's dtype on every backend
-    c = c if isinstance(c, float) else ops.cast(c, x.dtype)
+    (x,), out = _inputs(x)
+    c = c_operand(c, x.dtype)  # a Python float multiplies a tensor in the tensor's dtype on every backend
     rank = len(x.shape)
     axis = axis % rank
     if axis == rank - 1:
         raise ValueError("`axis` must index the points, not the coordinates (the last axis).")
+    if weights is not None:
+        check_weights(weights, x.shape, axis)
     a = _one_minus_c_sq(x, c)  # [..., n, 1]
     if weights is None:
         # S = n >= 1 and U >= n: no floors needed below (fewer ops on the hot path of ProtoNet heads).
@@ -391,7 +421,7 @@ def midpoint(x: TensorLike, c: Curvature = 1.0, weights: TensorLike | None = Non
         num = ops.sum(u * x, axis=axis)  # [..., d]: sum_i u_i x_i
         xbar = ops.expand_dims(num / big_u, axis)
         v = ops.sum(u * nx.sq_norm(x - xbar), axis=axis)  # [..., 1]
-        return 2.0 * num / (2.0 * big_u - s + ops.sqrt(s * s + 4.0 * c * big_u * v))
+        return _out(2.0 * num / (2.0 * big_u - s + ops.sqrt(s * s + 4.0 * c * big_u * v)), out, c)
     w = ops.expand_dims(ops.cast(weights, x.dtype), -1) + ops.zeros_like(a)  # [..., n, 1] like a
     u = w / a
     s = ops.sum(w, axis=axis)
@@ -399,9 +429,10 @@ def midpoint(x: TensorLike, c: Curvature = 1.0, weights: TensorLike | None = Non
     num = ops.sum(u * x, axis=axis)
     xbar = ops.expand_dims(num / nx.clamp_min(big_u, nx.MIN_DENOM), axis)
     v = ops.sum(u * nx.sq_norm(x - xbar), axis=axis)
-    # All weights 0 gives 0 (not NaN): the floors keep the value and the gradient finite.
+    # Weights that can be read on the host are checked above (>= 0, not all 0). Traced all-zero weights
+    # give 0 (not NaN): the floors keep the value and the gradient finite.
     den = 2.0 * big_u - s + nx.safe_sqrt(ops.square(s) + 4.0 * c * big_u * v)
-    return 2.0 * num / nx.clamp_min(den, nx.MIN_DENOM)
+    return _out(2.0 * num / nx.clamp_min(den, nx.MIN_DENOM), out, c)
 
 
 class Poincare(Geometry):
@@ -419,6 +450,16 @@ class Poincare(Geometry):
     name = "poincare"
 
     def __init__(self, c: float = 1.0):
+        if not is_scalar_number(c) and hasattr(c, "dtype") and hasattr(c, "shape"):
+            # A tensor or Variable: a geometry holds a Python float, so read it once here and check the value
+            # (a negative tensor used to become a ball of curvature +1).
+            try:
+                value = np.asarray(ops.convert_to_numpy(c))
+            except Exception as err:  # noqa: BLE001 - a traced tensor has no value to hold
+                raise ValueError(f"`c` must be a finite number > 0 (curvature -c, ball radius 1/sqrt(c)); got the "
+                                 f"tensor {c!r}, whose value cannot be read here.") from err
+            if value.size == 1:
+                c = value.reshape(())
         self.c = float(check_c(c))
 
     def project(self, x: TensorLike) -> Tensor:

@@ -84,7 +84,8 @@ def get(name: str | dict | Geometry, **kwargs: Any) -> Geometry:
     if isinstance(name, dict):
         if "name" not in name:
             raise ValueError(
-                f"A geometry config dict needs the key 'name' (one of {names()}); got the keys {sorted(name)}."
+                f"zoo.geometry.get: `name` is a config dict, which needs the key 'name' (one of {names()}); got the "
+                f"keys {sorted(name)}."
             )
         config = dict(name)
         key = config.pop("name")
