@@ -115,7 +115,7 @@ def test_bad_input():
         delta_hyperbolicity(np.ones((5, 3)), metric="precomputed")
     with pytest.raises(ValueError, match="n_samples must be an integer >= 2"):
         delta_hyperbolicity(np.ones((5, 3)), n_samples=1)
-    with pytest.raises(ValueError, match="inside the ball"):
+    with pytest.raises(ValueError, match="`x` has 1 of 2 points outside the Poincaré ball"):
         pairwise_distances(np.array([[2.0, 0.0], [0.0, 0.0]]), metric="poincare", c=1.0)
     with pytest.raises(ValueError, match="metric"):
         pairwise_distances(np.eye(3), metric="cosine")

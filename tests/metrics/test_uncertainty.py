@@ -19,9 +19,12 @@ def test_distance_to_origin(c):
     want = 2 / math.sqrt(c) * np.arctanh(math.sqrt(c) * np.linalg.norm(x, axis=1))
     np.testing.assert_allclose(distance_to_origin(x, c), want, rtol=1e-12)
     np.testing.assert_allclose(distance_to_origin(x, c), to_numpy(P.dist0(x.astype(np.float32), c)), rtol=1e-4)
-    # points on / past the boundary get the clamped maximum (2/sqrt c) artanh(1 - 1e-5), not inf
-    far = distance_to_origin(np.array([[10.0 / math.sqrt(c), 0.0, 0.0]]), c)
-    assert far[0] == pytest.approx(2 / math.sqrt(c) * math.atanh(1 - 1e-5))
+    # points past the boundary are refused (issue #13: they were scored as the clamped maximum)
+    with pytest.raises(ValueError, match="`points` has 1 of 1 points outside the Poincaré ball"):
+        distance_to_origin(np.array([[10.0 / math.sqrt(c), 0.0, 0.0]]), c)
+    # inside, next to the boundary: the artanh clamp at 1 - 1e-5 (as dist0), not inf
+    near = distance_to_origin(np.array([[(1 - 1e-9) / math.sqrt(c), 0.0, 0.0]]), c)
+    assert near[0] == pytest.approx(2 / math.sqrt(c) * math.atanh(1 - 1e-5))
 
 
 def brute_auroc(pos, neg):

@@ -26,13 +26,65 @@ import math
 import time
 from typing import Any
 
+import keras
 import numpy as np
+
+from zoo.geometry.curvature import check_c
+from zoo.metrics._ball import check_in_ball
 
 __all__ = ["delta_hyperbolicity", "gromov_delta", "pairwise_distances", "suggest_curvature", "DISK_DELTA_REL"]
 
 #: δ_rel of samples from the Poincaré disk, as reported by Khrulkov et al. (§3.2): the value that
 #: `suggest_curvature` maps to c = 1.
 DISK_DELTA_REL = 0.144
+
+#: verbose="auto" shows a progress bar when the work, tries × base points × N³, reaches this: about 5 s
+#: on one core of a 2020s CPU (N = 4000, one try, 6.4e10: 37 s measured; the reference's 10 tries of
+#: N = 1500: 3.4e10).
+AUTO_VERBOSE_WORK = 8e9
+
+# A distance matrix may carry float32 rounding: entries down to -NEGATIVE_TOL * max|d| count as 0, and
+# |d[i, j] - d[j, i]| up to ASYMMETRY_TOL * max|d| as symmetric (a float32 sqrt(||x||^2 + ||y||^2 - 2<x,y>)
+# matrix is asymmetric by up to ~2e-4 of its diameter at its smallest entries).
+NEGATIVE_TOL = 1e-6
+ASYMMETRY_TOL = 1e-3
+
+
+def _check_verbose(verbose: Any) -> Any:
+    if verbose == "auto" or (isinstance(verbose, (bool, int, np.integer)) and verbose in (0, 1, 2)):
+        return verbose
+    raise ValueError(f"`verbose` must be 'auto', 0, 1 or 2 (keras.utils.Progbar's modes); got {verbose!r}.")
+
+
+def _progress(verbose: Any, work: float, steps: int, what: str) -> keras.utils.Progbar | None:
+    """A Progbar over `steps` row blocks when `verbose` asks for it ("auto": when work >= AUTO_VERBOSE_WORK)."""
+    if verbose == "auto":
+        verbose = 1 if work >= AUTO_VERBOSE_WORK else 0
+    if not verbose:
+        return None
+    print(f"δ-hyperbolicity: {what}", flush=True)
+    return keras.utils.Progbar(steps, verbose=int(verbose), unit_name="row block")
+
+
+def _check_distance_matrix(d: np.ndarray, name: str) -> None:
+    """A ValueError naming `name` unless d is a finite, non-negative, symmetric [N, N] matrix (up to rounding)."""
+    if d.ndim != 2 or d.shape[0] != d.shape[1]:
+        raise ValueError(f"`{name}` must be a square [N, N] distance matrix; got shape {d.shape}.")
+    if d.shape[0] == 0:
+        raise ValueError(f"`{name}` is empty.")
+    if not np.all(np.isfinite(d)):
+        raise ValueError(f"`{name}` contains NaN or Inf.")
+    scale = float(np.abs(d).max())
+    negative = d < -NEGATIVE_TOL * scale
+    if negative.any():
+        raise ValueError(f"`{name}` has {int(negative.sum())} negative entries (the smallest {float(d.min()):g}): "
+                         f"δ needs a distance matrix (non-negative and symmetric).")
+    worst, n = 0.0, d.shape[0]
+    for r0 in range(0, n, 512):  # row blocks: no [N, N] temporary
+        worst = max(worst, float(np.abs(d[r0:r0 + 512] - d[:, r0:r0 + 512].T).max()))
+    if worst > ASYMMETRY_TOL * scale:
+        raise ValueError(f"`{name}` is not symmetric: |d[i, j] - d[j, i]| up to {worst:g} (largest entry "
+                         f"{scale:g}); δ needs a distance matrix (non-negative and symmetric).")
 
 
 def pairwise_distances(x: Any, metric: str = "euclidean", c: float = 1.0) -> np.ndarray:
@@ -42,7 +94,8 @@ def pairwise_distances(x: Any, metric: str = "euclidean", c: float = 1.0) -> np.
         x: [N, d] array.
         metric: "euclidean" (the reference's choice for encoder features) or "poincare" (x in the ball of
             curvature -c; closed asinh form, see zoo.geometry.poincare.dist).
-        c: curvature magnitude for "poincare".
+        c: curvature magnitude for "poincare". Every row of x must lie inside the ball (norm < 1/sqrt(c)):
+            a ValueError names `x` and the radius.
 
     Example:
         >>> zoo.metrics.pairwise_distances(np.eye(3))[0, 1]   # sqrt(2)
@@ -52,6 +105,9 @@ def pairwise_distances(x: Any, metric: str = "euclidean", c: float = 1.0) -> np.
         raise ValueError(f"x must be a 2-D array [N, d]; got shape {x.shape}.")
     if metric not in ("euclidean", "poincare"):
         raise ValueError(f"`metric` must be 'euclidean', 'poincare' or 'precomputed'; got {metric!r}.")
+    if metric == "poincare":
+        c = check_c(c)
+        check_in_ball(x, c, "x")
     sq = np.sum(x * x, axis=1)
     diff2 = x @ x.T  # one [N, N] buffer, updated in place (N = 5000: 200 MB)
     diff2 *= -2.0
@@ -62,12 +118,7 @@ def pairwise_distances(x: Any, metric: str = "euclidean", c: float = 1.0) -> np.
     if metric == "euclidean":
         return np.sqrt(diff2, out=diff2)
     if metric == "poincare":
-        if not (isinstance(c, (int, float)) and c > 0 and math.isfinite(c)):
-            raise ValueError(f"`c` must be a finite number > 0 for metric='poincare'; got {c!r}.")
         one_minus = 1.0 - c * sq
-        if np.any(one_minus <= 0):
-            raise ValueError(f"metric='poincare' needs points inside the ball c*||x||^2 < 1 (c={c}); "
-                             f"{int(np.sum(one_minus <= 0))} rows are outside.")
         diff2 *= c
         diff2 /= one_minus[:, None]
         diff2 /= one_minus[None, :]
@@ -77,8 +128,9 @@ def pairwise_distances(x: Any, metric: str = "euclidean", c: float = 1.0) -> np.
         return diff2
 
 
-def _maxmin_excess(g, block_rows, block_cols):
-    """max over x <= z of [max_y min(G[x,y], G[y,z]) - G[x,z]], tiled (no [N, N, N] array)."""
+def _maxmin_excess(g, block_rows, block_cols, bar=None):
+    """max over x <= z of [max_y min(G[x,y], G[y,z]) - G[x,z]], tiled (no [N, N, N] array); `bar` (a Progbar)
+    advances by one per row block."""
     n = g.shape[0]
     best = -np.inf
     for r0 in range(0, n, block_rows):
@@ -88,6 +140,8 @@ def _maxmin_excess(g, block_rows, block_cols):
             c1 = min(n, c0 + block_cols)
             m = np.minimum(rows, g[None, :, c0:c1]).max(axis=1)  # [b, bc]
             best = max(best, float((m - g[r0:r1, c0:c1]).max()))
+        if bar is not None:
+            bar.add(1)
     return best
 
 
@@ -103,16 +157,19 @@ def _gromov_products(d, w, dtype, rows=256):
 
 
 def gromov_delta(distances: Any, base_point: int = 0, block_rows: int = 4, block_cols: int = 256,
-                 dtype: str = "float32") -> float:
+                 dtype: str = "float32", verbose: Any = "auto") -> float:
     """Gromov δ of a finite metric space given by its distance matrix.
 
     Args:
-        distances: [N, N] symmetric distance matrix.
+        distances: [N, N] distance matrix: finite, non-negative and symmetric up to float32 rounding
+            (a ValueError names `distances` otherwise).
         base_point: index of the base point w (the reference uses the first point, 0), or "all" for the
             maximum over every base point (the four-point δ; N times the work).
         block_rows, block_cols: tile sizes of the (max, min) product (memory block_rows*N*block_cols).
         dtype: dtype of the Gromov-product matrix during the (max, min) product. min/max are exact, so
             float32 only rounds G once (relative 6e-8 of diam) and runs about twice as fast as float64.
+        verbose: a keras.utils.Progbar over the row blocks: 0 (off), 1, 2, or "auto" (on when N³ times the
+            number of base points reaches AUTO_VERBOSE_WORK, about 5 s; N = 4000 takes ~37 s).
 
     Returns:
         δ (float, >= 0).
@@ -122,32 +179,43 @@ def gromov_delta(distances: Any, base_point: int = 0, block_rows: int = 4, block
         >>> zoo.metrics.gromov_delta(d) * 2 / d.max()     # δ_rel for base point 0
     """
     d = np.asarray(distances, dtype=np.float64)
-    if d.ndim != 2 or d.shape[0] != d.shape[1]:
-        raise ValueError(f"distances must be a square [N, N] matrix; got shape {d.shape}.")
-    if not np.all(np.isfinite(d)):
-        raise ValueError("distances contain NaN or Inf.")
+    _check_distance_matrix(d, "distances")
+    verbose = _check_verbose(verbose)
     n = d.shape[0]
-    if n == 0:
-        raise ValueError("distances is empty.")
-    bases = range(n) if base_point == "all" else [int(base_point)]
+    bases = _bases(base_point, n)
+    blocks = -(-n // int(block_rows))
+    bar = _progress(verbose, float(n) ** 3 * len(bases), blocks * len(bases), f"{n} points, {len(bases)} base points")
+    return _delta(d, bases, block_rows, block_cols, dtype, bar)
+
+
+def _bases(base_point: Any, n: int) -> list[int]:
+    if base_point == "all":
+        return list(range(n))
+    if isinstance(base_point, (bool, np.bool_)) or not isinstance(base_point, (int, np.integer)) \
+            or not 0 <= base_point < n:
+        raise ValueError(f"base_point must be in [0, {n}) or 'all'; got {base_point!r}.")
+    return [int(base_point)]
+
+
+def _delta(d: np.ndarray, bases: list[int], block_rows: int, block_cols: int, dtype: str, bar: Any) -> float:
+    """max over the base points of δ_w, for a checked distance matrix."""
     delta = 0.0
     for w in bases:
-        if not 0 <= w < n:
-            raise ValueError(f"base_point must be in [0, {n}) or 'all'; got {base_point!r}.")
-        delta = max(delta, _maxmin_excess(_gromov_products(d, w, dtype), block_rows, block_cols))
+        delta = max(delta, _maxmin_excess(_gromov_products(d, w, dtype), block_rows, block_cols, bar))
     return max(delta, 0.0)
 
 
 def delta_hyperbolicity(x: Any, n_samples: int = 1500, n_tries: int = 10, seed: int = 0, metric: str = "euclidean",
                         c: float = 1.0, replace: bool = True, base_point: int = 0,
-                        dtype: str = "float32") -> dict[str, Any]:
+                        dtype: str = "float32", verbose: Any = "auto") -> dict[str, Any]:
     """δ and δ_rel = 2δ/diam of a point cloud, mean and std over random subsamples (the paper's estimate).
 
     Each try draws `n_samples` rows (with replacement, as the reference), computes their distance matrix,
     δ with the first sampled point as base point, diam = the largest distance, and δ_rel = 2δ/diam.
 
     Args:
-        x: [N, d] features (e.g. encoder outputs), or an [N, N] distance matrix with metric="precomputed".
+        x: [N, d] features (e.g. encoder outputs; inside the ball for metric="poincare"), or an [N, N]
+            distance matrix with metric="precomputed" (finite, non-negative, symmetric up to rounding).
         n_samples: points per try (the reference uses 1500).
         n_tries: number of independent subsamples (10 in the reference).
         seed: seed of the subsampling (numpy Generator).
@@ -156,6 +224,9 @@ def delta_hyperbolicity(x: Any, n_samples: int = 1500, n_tries: int = 10, seed: 
         replace: sample with replacement (reference). Without replacement, at most N points are used.
         base_point: 0 (the first sampled point, as the reference) or "all" (max over base points, O(N⁴)).
         dtype: dtype of the (max, min) product (see `gromov_delta`).
+        verbose: a keras.utils.Progbar over every try's row blocks: 0 (off), 1, 2, or "auto" (on when
+            n_tries × n_samples³ (× n_samples with base_point="all") reaches AUTO_VERBOSE_WORK, about 5 s:
+            the reference's 10 tries of 1500 points take ~20 s, one try of 4000 points ~37 s).
 
     Returns:
         dict with delta, delta_std, delta_rel, delta_rel_std, diam (means and std over tries, numpy's
@@ -180,6 +251,7 @@ def delta_hyperbolicity(x: Any, n_samples: int = 1500, n_tries: int = 10, seed: 
         raise ValueError(f"n_samples must be an integer >= 2; got {n_samples!r}.")
     if isinstance(n_tries, bool) or int(n_tries) < 1:
         raise ValueError(f"n_tries must be an integer >= 1; got {n_tries!r}.")
+    verbose = _check_verbose(verbose)
     x = np.asarray(x)
     if not np.all(np.isfinite(x)):
         raise ValueError("x contains NaN or Inf.")
@@ -188,11 +260,19 @@ def delta_hyperbolicity(x: Any, n_samples: int = 1500, n_tries: int = 10, seed: 
         raise ValueError(f"metric='precomputed' needs a square [N, N] distance matrix; got shape {x.shape}.")
     if n < 2:
         raise ValueError(f"need at least 2 points; got {n}.")
+    if metric == "precomputed":
+        _check_distance_matrix(np.asarray(x, np.float64), "x")
+    elif metric == "poincare":
+        check_in_ball(x, check_c(c), "x")
+    k = int(n_samples) if replace else min(int(n_samples), n)
+    bases = _bases(base_point, k)
+    blocks = -(-k // 4) * len(bases) * int(n_tries)
+    bar = _progress(verbose, float(k) ** 3 * len(bases) * int(n_tries), blocks,
+                    f"{int(n_tries)} tries of {k} points")
     rng = np.random.default_rng(seed)
     t0 = time.perf_counter()
     deltas, rels, diams = [], [], []
     for _ in range(int(n_tries)):
-        k = int(n_samples) if replace else min(int(n_samples), n)
         idx = rng.choice(n, size=k, replace=replace)
         if metric == "precomputed":
             d = np.asarray(x, np.float64)[np.ix_(idx, idx)]
@@ -201,7 +281,7 @@ def delta_hyperbolicity(x: Any, n_samples: int = 1500, n_tries: int = 10, seed: 
         diam = float(d.max())
         if diam <= 0:
             raise ValueError("all sampled points coincide (diameter 0): δ_rel is undefined.")
-        delta = gromov_delta(d, base_point=base_point, dtype=dtype)
+        delta = _delta(d, bases, 4, 256, dtype, bar)
         del d
         deltas.append(delta)
         diams.append(diam)

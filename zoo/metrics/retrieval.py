@@ -24,6 +24,7 @@ import keras
 import numpy as np
 
 import zoo.geometry
+from zoo.metrics._ball import ball_curvature, check_in_ball
 
 __all__ = ["retrieval_metrics", "recall_at_k", "class_centroids", "nearest_centroid_accuracy"]
 
@@ -38,12 +39,16 @@ GeometryLike = Any
 ArrayLike = Any
 
 
-def _embeddings(x: ArrayLike, name: str) -> np.ndarray:
+def _embeddings(x: ArrayLike, name: str, geometry: Any = None) -> np.ndarray:
+    """[N, d] float32 embeddings, finite, and inside the ball when `geometry` (resolved) is the Poincaré ball."""
     x = np.asarray(keras.ops.convert_to_numpy(x) if not isinstance(x, np.ndarray) else x, dtype=np.float32)
     if x.ndim != 2 or x.shape[0] == 0:
         raise ValueError(f"`{name}` must be embeddings of shape [N, d] with N >= 1; got shape {x.shape}.")
     if not np.all(np.isfinite(x)):
         raise ValueError(f"`{name}` has {int((~np.isfinite(x)).sum())} non-finite values (NaN/inf embeddings).")
+    c = ball_curvature(geometry)
+    if c is not None:
+        check_in_ball(x, c, name)
     return x
 
 
@@ -99,7 +104,9 @@ def retrieval_metrics(query: ArrayLike, query_labels: ArrayLike, gallery: ArrayL
         gallery, gallery_labels: [Ng, d] and [Ng]; None = leave-one-out retrieval inside `query`
             (each query's own entry is excluded).
         ks: the k values (each >= 1).
-        geometry: "euclidean", "cosine", "sphere", "poincare", or a `zoo.geometry` geometry/config.
+        geometry: "euclidean", "cosine", "sphere", "poincare", or a `zoo.geometry` geometry/config. On the
+            Poincaré ball every embedding must lie inside it (norm < 1/sqrt(c)): a ValueError names the
+            argument, the radius and the largest norm.
         map_at_r: compute MAP@R (sorts the top R_max of every row).
         mean_ap: compute mAP (sorts whole rows: Nq·Ng·log Ng work).
         max_elements: largest query × gallery distance block held at once.
@@ -112,7 +119,8 @@ def retrieval_metrics(query: ArrayLike, query_labels: ArrayLike, gallery: ArrayL
     Example:
         >>> zoo.metrics.retrieval_metrics(test_emb, y_test, train_emb, y_train, ks=(1, 5))["recall@1"]
     """
-    query = _embeddings(query, "query")
+    geo = zoo.geometry.get(geometry)
+    query = _embeddings(query, "query", geo)
     query_labels = _labels(query_labels, len(query), "query_labels")
     exclude_self = gallery is None
     if exclude_self:
@@ -120,7 +128,7 @@ def retrieval_metrics(query: ArrayLike, query_labels: ArrayLike, gallery: ArrayL
     else:
         if gallery_labels is None:
             raise ValueError("`gallery_labels` is required with `gallery`.")
-        gallery = _embeddings(gallery, "gallery")
+        gallery = _embeddings(gallery, "gallery", geo)
         gallery_labels = _labels(gallery_labels, len(gallery), "gallery_labels")
     if gallery.shape[1] != query.shape[1]:
         raise ValueError(f"query has dim {query.shape[1]} but gallery has dim {gallery.shape[1]}.")
@@ -134,7 +142,7 @@ def retrieval_metrics(query: ArrayLike, query_labels: ArrayLike, gallery: ArrayL
     hits = {k: 0.0 for k in ks}
     prec = {k: 0.0 for k in ks}
     map_r, ap_sum, n_valid = 0.0, 0.0, int((rel_count > 0).sum())
-    for start, d in _distance_blocks(query, gallery, geometry, exclude_self, max_elements):
+    for start, d in _distance_blocks(query, gallery, geo, exclude_self, max_elements):
         ql = query_labels[start:start + len(d)]
         r = rel_count[start:start + len(d)]
         match = gallery_labels[_sorted_top(d, kmax)] == ql[:, None]
@@ -197,9 +205,9 @@ def class_centroids(embeddings: ArrayLike, labels: ArrayLike, geometry: Geometry
         >>> classes, centroids = zoo.metrics.class_centroids(train_emb, y_train, "cosine")
         >>> classes, centroids = zoo.metrics.class_centroids(train_emb, y_train, normalize_centroids=True)
     """
-    x = _embeddings(embeddings, "embeddings")
-    y = _labels(labels, len(x), "labels")
     geo = zoo.geometry.get(geometry)
+    x = _embeddings(embeddings, "embeddings", geo)
+    y = _labels(labels, len(x), "labels")
     classes = np.unique(y)
     cents = np.stack([np.asarray(keras.ops.convert_to_numpy(geo.mean(keras.ops.convert_to_tensor(x[y == c]))))
                       for c in classes]).astype(np.float32)
@@ -228,15 +236,17 @@ def nearest_centroid_accuracy(embeddings: ArrayLike, labels: ArrayLike, train_em
         >>> zoo.metrics.nearest_centroid_accuracy(test_emb, y_test, train_emb, y_train)   # clean
         >>> zoo.metrics.nearest_centroid_accuracy(test_emb, y_test)                       # reference's
     """
-    x = _embeddings(embeddings, "embeddings")
+    geo = zoo.geometry.get(geometry)
+    x = _embeddings(embeddings, "embeddings", geo)
     y = _labels(labels, len(x), "labels")
     if train_embeddings is None:
-        classes, cents = class_centroids(x, y, geometry, normalize_centroids)
+        classes, cents = class_centroids(x, y, geo, normalize_centroids)
     else:
         if train_labels is None:
             raise ValueError("`train_labels` is required with `train_embeddings`.")
-        classes, cents = class_centroids(train_embeddings, train_labels, geometry, normalize_centroids)
+        train = _embeddings(train_embeddings, "train_embeddings", geo)
+        classes, cents = class_centroids(train, train_labels, geo, normalize_centroids)
     correct = 0
-    for start, d in _distance_blocks(x, cents, geometry, False, max_elements):
+    for start, d in _distance_blocks(x, cents, geo, False, max_elements):
         correct += int((classes[np.argmin(d, axis=1)] == y[start:start + len(d)]).sum())
     return correct / len(x)

@@ -19,7 +19,9 @@ import numpy as np
 
 # artanh arguments are clipped to 1 - ATANH_EPS (hyptorch's value, the named constant of the in-graph
 # geometry), so host-side scores equal zoo.geometry.poincare.dist0 (largest distance 12.2/sqrt(c)).
+from zoo.geometry.curvature import check_c
 from zoo.geometry.numerics import ATANH_EPS
+from zoo.metrics._ball import check_in_ball
 
 __all__ = ["distance_to_origin", "auroc", "ood_auroc", "fpr_at_tpr", "ood_report"]
 
@@ -27,7 +29,9 @@ def distance_to_origin(points: Any, c: float = 1.0) -> np.ndarray:
     """d_c(0, x) = (2/sqrt c) artanh(sqrt(c)||x||) for each row of `points` (float64 numpy).
 
     Args:
-        points: [N, d] points of the Poincaré ball (e.g. ToPoincare outputs), numpy or a backend tensor.
+        points: [N, d] points of the Poincaré ball (e.g. ToPoincare outputs), numpy or a backend tensor. A
+            point on or past the boundary (norm >= 1/sqrt(c), e.g. embedded with another c) is a ValueError
+            naming `points` and the radius.
         c: curvature magnitude > 0.
 
     Returns:
@@ -36,13 +40,14 @@ def distance_to_origin(points: Any, c: float = 1.0) -> np.ndarray:
     Example:
         >>> zoo.metrics.distance_to_origin(np.array([[0.5, 0.0]]), c=1.0)   # [1.0986]
     """
-    if not (isinstance(c, (int, float, np.floating)) and c > 0 and math.isfinite(c)):
-        raise ValueError(f"`c` must be a finite number > 0; got {c!r}.")
+    c = check_c(c)
+    c = c if isinstance(c, float) else check_c(np.asarray(c).reshape(()))  # a tensor: its (checked) value
     x = np.asarray(points, dtype=np.float64)
     if x.ndim != 2:
         raise ValueError(f"points must be [N, d]; got shape {x.shape}.")
     if not np.all(np.isfinite(x)):
         raise ValueError("points contain NaN or Inf (a non-finite embedding cannot be scored).")
+    check_in_ball(x, c, "points")
     r = np.sqrt(c) * np.linalg.norm(x, axis=1)
     return 2.0 / math.sqrt(c) * np.arctanh(np.clip(r, 0.0, 1.0 - ATANH_EPS))
 
