@@ -4,6 +4,7 @@ keras.saving.
 - `PrototypeReassignment`: the Hungarian label-to-prototype step of DL2PA during `fit`.
 - `RetrievalEvaluation`: recall@k, MAP@R and nearest-centroid accuracy of the embeddings every epoch.
 - `FewShotEvaluation`: mean accuracy ± 95% CI over fixed evaluation episodes every epoch.
+- `StopOnInterrupt`: Ctrl-C stops `fit` cleanly after the current batch (on JAX a plain Ctrl-C is lost).
 
 Example:
     >>> model.fit(ds, epochs=10, callbacks=[zoo.callbacks.PrototypeReassignment(every_n_epochs=1)])
@@ -12,5 +13,6 @@ Example:
 from zoo.callbacks.fewshot_evaluation import FewShotEvaluation
 from zoo.callbacks.prototype_reassignment import PrototypeReassignment
 from zoo.callbacks.retrieval_evaluation import RetrievalEvaluation
+from zoo.callbacks.stop_on_interrupt import StopOnInterrupt
 
-__all__ = ["FewShotEvaluation", "PrototypeReassignment", "RetrievalEvaluation"]
+__all__ = ["FewShotEvaluation", "PrototypeReassignment", "RetrievalEvaluation", "StopOnInterrupt"]

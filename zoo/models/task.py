@@ -5,6 +5,7 @@ import os
 import keras
 
 from zoo._io import atomic_path
+from zoo.callbacks.stop_on_interrupt import StopOnInterrupt
 from zoo.layers.image_preprocessor import ImagePreprocessor
 from zoo.models import _inputs
 from zoo.models._backbone import image_shape, resolve_backbone
@@ -30,7 +31,8 @@ class Task(keras.Model):
       checks of `zoo.models._inputs` (clear errors for one-hot or out-of-range labels, images outside
       0..255, a dataset where arrays belong) and the labels routed to heads that learn from them;
     - the head's callbacks attached to `fit` (unless the caller passes one of the same class, or
-      `head_callbacks=False`);
+      `head_callbacks=False`), and `zoo.callbacks.StopOnInterrupt`: Ctrl-C stops training after the current
+      batch on every backend, lets the callbacks finish, then raises `KeyboardInterrupt`;
     - `embed(images)`: the embeddings in the head's geometry.
 
     Subclasses set `self.head` and implement `call`, `default_loss`, `default_metrics` and the properties
@@ -142,10 +144,19 @@ class Task(keras.Model):
         if head_callbacks:
             have = {type(cb) for cb in callbacks}
             callbacks = callbacks + [cb for cb in self.head_callbacks() if type(cb) not in have]
+        interrupt = next((cb for cb in callbacks if isinstance(cb, StopOnInterrupt)), None)
+        if interrupt is None:
+            interrupt = StopOnInterrupt()
+            callbacks.append(interrupt)
         if not self.compiled:
             self.compile()
-        return super().fit(data, labels, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks,
-                           validation_split=validation_split, validation_data=validation_data, **kwargs)
+        history = super().fit(data, labels, batch_size=batch_size, epochs=epochs, verbose=verbose,
+                              callbacks=callbacks, validation_split=validation_split, validation_data=validation_data,
+                              **kwargs)
+        if interrupt.interrupted:
+            raise KeyboardInterrupt(f"{where}: stopped by Ctrl-C in epoch {interrupt.stopped_epoch}; every callback "
+                                    "finished (`model.history` holds the epochs run)")
+        return history
 
     def evaluate(self, x=None, y=None, *args, **kwargs):
         """`keras.Model.evaluate` on raw images and integer labels."""
