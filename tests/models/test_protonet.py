@@ -148,6 +148,10 @@ def test_clear_errors(euclidean, digits):
         model.predict_episode(x[:4], [0, 1, 0, 1], tf.data.Dataset.from_tensor_slices(x[4:]).batch(2))
     with pytest.raises(ValueError, match="pass their labels `y`"):
         model.fit(x)
+    with pytest.raises(TypeError, match="predict_episode"):
+        model.predict(x)
+    with pytest.raises(TypeError, match="evaluate_episodes"):
+        model.evaluate(x, np.zeros(len(x)))
     with pytest.raises(ValueError, match="`c`"):
         ProtoNet("conv4", geometry="euclidean", c=0.1, **SHAPE)
     with pytest.raises(ValueError, match="shot"):

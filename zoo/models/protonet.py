@@ -96,8 +96,8 @@ class ProtoNet(Task):
           the references normalise in the data pipeline.
         - `predict_episode` accepts classes with different numbers of support images (each prototype is the
           mean of its own class); the reference's episodes are balanced.
-        - `predict(images)` runs the model on episode batches (shot-major, `self.shot` and `self.query`);
-          use `predict_episode` for a support and a query set.
+        - `predict` and `evaluate` take datasets of episode batches (shot-major, `self.shot` and `self.query`)
+          and refuse arrays (a TypeError pointing to `predict_episode`, `embed` and `evaluate_episodes`).
     """
 
     def __init__(self, backbone, geometry="euclidean", c=None, input_shape=None, embedding_dim=None, shot=1,
@@ -238,6 +238,23 @@ class ProtoNet(Task):
                              "already holds its episodes.")
         kwargs.setdefault("shuffle", False)  # one batch is one episode: nothing to shuffle
         return super().fit(x, y, **kwargs)
+
+    def evaluate(self, x=None, y=None, *args, **kwargs):
+        """`keras.Model.evaluate` on a dataset of episode batches; arrays: see `evaluate_episodes`."""
+        if x is not None and not (_inputs.is_dataset(x) or _is_stream(x)):
+            raise TypeError(f"{type(self).__name__}.evaluate: takes episode batches (e.g. `model.episodes(split, "
+                            "way=5, resample=False)`), not arrays; for images and labels use "
+                            "`model.evaluate_episodes((images, labels), way=5, shot=...)`.")
+        return super().evaluate(x, y, *args, **kwargs)
+
+    def predict(self, x, *args, **kwargs):
+        """The model's logits on a dataset of episode batches; arrays: see `predict_episode` and `embed`."""
+        if not (_inputs.is_dataset(x) or _is_stream(x)):
+            raise TypeError(f"{type(self).__name__}.predict: takes episode batches (a dataset, e.g. "
+                            "`model.episodes(...)`), not arrays; use `model.predict_episode(support_images, "
+                            "support_labels, query_images)` for a support and a query set, `model.embed(images)` for "
+                            "embeddings.")
+        return super().predict(x, *args, **kwargs)
 
     # -- inference from an explicit support set -----------------------------------------------------------------
     def predict_episode(self, support_images, support_labels, query_images, batch_size=None):
