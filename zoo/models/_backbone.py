@@ -84,7 +84,11 @@ def _from_preset(preset, input_shape, embedding_dim, where, load_weights=True, *
     import zoo.backbones
     from zoo.backbones import hub
 
-    keras_hub = hub._keras_hub()
+    try:
+        import keras_hub
+    except ImportError as e:  # pragma: no cover - keras-hub is installed in the dev environment
+        raise ImportError(f"{where}: keras-hub presets need keras-hub: `pip install keras-hub` (or this project's "
+                          "extra `hub`).") from e
     if not (os.path.isdir(preset) or preset.startswith(hub.PRESET_SCHEMES) or _is_builtin(keras_hub, preset)):
         raise ValueError(f"{where}: `backbone` {preset!r} is not a zoo.backbones name ({zoo.backbones.available()}), "
                          "a built-in keras-hub ResNet/ViT preset, a kaggle:// / hf:// / modelscope:// handle or an "
