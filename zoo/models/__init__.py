@@ -4,6 +4,8 @@ Each is a `keras.Model` = `zoo.layers.ImagePreprocessor` (raw 0..255 images in, 
 model) + a backbone (`zoo.backbones` name, keras-hub preset or Keras model) + a head:
 
     ImageClassifier   any `zoo.heads` head; `predict` -> [N, num_classes] class scores, `embed`
+    ProtoNet          episodic Prototypical Network (euclidean/sphere/poincare); predict_episode from any support
+                      set, evaluate_episodes
     Task              their common base (compile defaults, input checks, label routing, embed)
 
 Example:
@@ -13,6 +15,7 @@ Example:
 """
 
 from zoo.models.image_classifier import ImageClassifier
+from zoo.models.protonet import ProtoNet
 from zoo.models.task import Task
 
-__all__ = ["ImageClassifier", "Task"]
+__all__ = ["ImageClassifier", "ProtoNet", "Task"]

@@ -17,7 +17,7 @@ import warnings
 import numpy as np
 
 __all__ = ["IMAGES_KEY", "LABELS_KEY", "check_images", "check_labels", "feed", "feed_validation", "is_dataset",
-           "predict_feed", "require_array", "split_inputs"]
+           "is_stream", "predict_feed", "require_array", "split_inputs"]
 
 IMAGES_KEY = "images"
 LABELS_KEY = "labels"
@@ -30,6 +30,11 @@ MAX_SHOWN = 5
 def is_dataset(x):
     """True for a `tf.data.Dataset` (without importing TensorFlow)."""
     return hasattr(x, "element_spec") and type(x).__module__.startswith("tensorflow")
+
+
+def is_stream(x):
+    """True for inputs that batch and shuffle themselves: tf.data datasets, generators, `keras.utils.PyDataset`s."""
+    return is_dataset(x) or _is_pydataset(x) or _is_generator(x)
 
 
 def require_array(x, name, where):

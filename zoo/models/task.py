@@ -138,6 +138,8 @@ class Task(keras.Model):
         where = f"{type(self).__name__}.fit"
         self._maybe_adapt(x, where)
         data, labels = self._feed(x, y, where)
+        if _inputs.is_stream(x):  # datasets and generators shuffle themselves (Keras warns shuffle=True is ignored)
+            kwargs.setdefault("shuffle", False)
         validation_data = _inputs.feed_validation(validation_data, num_classes=self.label_classes,
                                                   needs_labels=self.needs_labels, where=where)
         callbacks = list(callbacks or [])
@@ -242,7 +244,7 @@ class _Embedder(keras.Model):
 
     def __init__(self, task):
         super().__init__(name=f"{task.name}_embedder")
-        self.task_layers = [task.preprocessor, task.backbone] + ([task.head] if hasattr(task, "head") else [])
+        self.task_layers = list(task.layers)  # every layer `embed_tensor` may read (trainable c included)
         object.__setattr__(self, "_task", task)
         self.built = True
 
