@@ -19,6 +19,14 @@ Usage:
     python -m recipes.metric_learning --loss std --center-coef 0 --class-coef 1 --backend jax
     python -m recipes.metric_learning --ablation --epochs 3             # the 8 rows of the poster's table
     python -m recipes.metric_learning --dataset digits --epochs 5 --p 10 --k 4
+    python -m recipes.metric_learning --dataset cifar10 --data-dir ~/tensorflow_datasets --backbone resnet20 \
+        --space poincare --c 0.1 --loss std --val-split 0.1
+    python -m recipes.metric_learning --dataset path/to/folder --image-size 64 --val-split 0.1
+
+Data: `--dataset` is fashion_mnist, digits, any tensorflow_datasets name (prepared in --data-dir; downloaded only
+with --download) or a folder of class subfolders (`recipes/common.py`'s `dataset_parser`); --val-split holds out a
+share of every training class, and the epoch with the best validation recall@1 is restored before the test
+evaluation.
 """
 
 import argparse
@@ -28,7 +36,7 @@ import sys
 
 from recipes import common
 
-DATASETS = ("fashion_mnist", "digits")
+DATASETS = common.DATASETS
 LOSSES = ("exp", "std", "contrastive")
 ABLATION = [("std", 0.0, 0.0), ("std", 0.0, 1.0), ("std", 1.0, 0.0), ("std", 1.0, 1.0),
             ("exp", 0.0, 0.0), ("exp", 0.0, 1.0), ("exp", 1.0, 0.0), ("exp", 1.0, 1.0)]
@@ -39,11 +47,9 @@ def build_parser():
                                 description="Metric learning (exponential triplet loss) on PK batches.",
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter,
                                 parents=[common.base_parser(epochs=5, verbose=2, out_help="output folder (default "
-                                                            "runs/metric_learning/<run name>)")])
-    p.add_argument("--dataset", default="fashion_mnist", choices=DATASETS)
+                                                            "runs/metric_learning/<run name>)"),
+                                         common.dataset_parser()])
     p.add_argument("--backbone", default="lenet")
-    p.add_argument("--image-size", type=int, default=None,
-                   help="resize the images to this size inside the model (e.g. 16 for conv4 on 8x8 digits)")
     p.add_argument("--embedding-dim", "--dim", dest="embedding_dim", type=int, default=128)
     p.add_argument("--loss", default="exp", choices=LOSSES)
     p.add_argument("--space", default="unit_ball",
@@ -66,8 +72,6 @@ def build_parser():
     p.add_argument("--k", type=int, default=3, help="samples per class in a batch")
     p.add_argument("--anchor-stride", type=int, default=None,
                    help="every s-th sample is an anchor (default K: one anchor per group, as the reference)")
-    p.add_argument("--train-limit", type=int, default=None, help="use only the first N training images")
-    p.add_argument("--test-limit", type=int, default=None, help="evaluate on the first N test images")
     p.add_argument("--eval-every", type=int, default=0,
                    help="also run zoo.callbacks.RetrievalEvaluation every N epochs (0: only at the end)")
     p.add_argument("--ablation", action="store_true",
@@ -78,8 +82,15 @@ def build_parser():
 
 
 def load_data(args):
-    """(x_train, y_train), (x_test, y_test) of --dataset, cut to --train-limit / --test-limit."""
-    return common.load_data(args.dataset, args.train_limit, args.test_limit)
+    """(x_train, y_train), (x_test, y_test) of --dataset (a name, a tfds name or a folder; `common.load_dataset`),
+    uint8 images and int labels, cut to --train-limit / --test-limit."""
+    data = common.load_dataset(args)
+    return data.train, data.test
+
+
+def dataset_tag(name):
+    """A file-name-safe short name of --dataset (a folder path becomes its last component)."""
+    return os.path.basename(os.path.normpath(str(name))) or "dataset"
 
 
 def distance_of(args):
@@ -113,7 +124,7 @@ def build_model(args, num_classes, input_shape, normalize):
         c=args.c if ball else None, train_c=args.train_c if ball else False, loss=loss, loss_options=options,
         distance=distance_of(args), scale=args.scale, bounce=args.bounce,
         activation=None if args.no_tanh else "tanh", num_classes=num_classes, class_coef=args.class_coef,
-        normalize=normalize, image_size=getattr(args, "image_size", None), name="metric_learner")
+        normalize=normalize, image_size=common.model_image_size(args), name="metric_learner")
 
 
 def row_name(loss, center, cls):
@@ -121,13 +132,14 @@ def row_name(loss, center, cls):
     return name + ("+L_center" if center else "") + ("+L_class" if cls else "")
 
 
-def retrieval_callback(args, test, gallery, geometry):
-    """`zoo.callbacks.RetrievalEvaluation` every --eval-every epochs, with the recipe's evaluation protocol
-    (raw test images against the raw training gallery; the model embeds them)."""
+def retrieval_callback(args, queries, gallery, geometry, every=None, prefix="val_"):
+    """`zoo.callbacks.RetrievalEvaluation` every --eval-every epochs (or `every`), with the recipe's evaluation
+    protocol (raw query images against the raw training gallery; the model embeds them)."""
     import zoo.callbacks
 
-    return zoo.callbacks.RetrievalEvaluation(test, gallery=gallery, ks=(1,), geometry=geometry, map_at_r=False,
-                                             every_n_epochs=args.eval_every, normalize_centroids=args.space == "l2")
+    return zoo.callbacks.RetrievalEvaluation(queries, gallery=gallery, ks=(1,), geometry=geometry, map_at_r=False,
+                                             every_n_epochs=args.eval_every if every is None else every,
+                                             normalize_centroids=args.space == "l2", prefix=prefix)
 
 
 def evaluate(emb_te, yte, emb_tr, ytr, args, geometry=None):
@@ -152,15 +164,24 @@ def evaluate(emb_te, yte, emb_tr, ytr, args, geometry=None):
 
 
 def train(args):
-    """Run one configuration; returns the summary dict (also written to metrics.json)."""
+    """Run one configuration; returns the summary dict (also written to metrics.json).
+
+    With --val-split a stratified share of the training classes' images is held out: every epoch its recall@1
+    against the training gallery is measured, and the best epoch's weights are restored before the single
+    test evaluation (the test split selects nothing).
+    """
     import keras
+    import numpy as np
 
     keras.utils.set_random_seed(args.seed)
-    run = f"{args.dataset}-{row_name(args.loss, args.center_coef, args.class_coef)}-{args.space}-" \
+    run = f"{dataset_tag(args.dataset)}-{row_name(args.loss, args.center_coef, args.class_coef)}-{args.space}-" \
           f"{distance_of(args)}-{keras.backend.backend()}"
     out = args.out or os.path.join("runs", "metric_learning", run)
     os.makedirs(out, exist_ok=True)
     (xtr, ytr), (xte, yte) = load_data(args)
+    if args.val_split and not 0.0 < args.val_split < 1.0:
+        raise ValueError(f"--val-split must be in (0, 1) (or 0 for none); got {args.val_split}.")
+    (xtr, ytr), val = common.split_validation(xtr, ytr, args.val_split, args.seed)
     num_classes = int(max(ytr.max(), yte.max()) + 1)
     model = build_model(args, num_classes, tuple(xtr.shape[1:]), common.mean_std(xtr))
     model.compile(optimizer=keras.optimizers.Adam(args.lr))
@@ -169,11 +190,24 @@ def train(args):
     timer = common.epoch_timer()
     callbacks = [timer, keras.callbacks.TensorBoard(os.path.join(out, "logs"))]
     if args.eval_every:
-        callbacks.insert(0, retrieval_callback(args, (xte, yte), (xtr, ytr), geometry))
-    print(f"[metric_learning] {run}: {len(xtr)} train / {len(xte)} test images, P x K = {args.p} x {args.k}, "
-          f"{model.count_params():,} parameters")
+        callbacks.insert(0, retrieval_callback(args, (xte, yte), (xtr, ytr), geometry, prefix="test_"))
+    best_path = os.path.join(out, "best.weights.h5")
+    if val is not None:
+        callbacks[:0] = [retrieval_callback(args, val, (xtr, ytr), geometry, every=1),
+                         keras.callbacks.ModelCheckpoint(best_path, monitor="val_recall_at_1", mode="max",
+                                                         save_best_only=True, save_weights_only=True)]
+    print(f"[metric_learning] {run}: {len(xtr)} train / {0 if val is None else len(val[0])} validation / "
+          f"{len(xte)} test images, P x K = {args.p} x {args.k}, {model.count_params():,} parameters")
     history = model.fit(xtr, ytr, p=args.p, k=args.k, seed=args.seed, epochs=args.epochs, callbacks=callbacks,
                         verbose=args.verbose)
+    selection = {}
+    if val is not None:
+        recalls = [float(v) for v in history.history["val_recall_at_1"]]
+        model.load_weights(best_path)
+        selection = {"val_images": int(len(val[0])), "val_recall@1": recalls,
+                     "selected_epoch": int(np.argmax(recalls)) + 1,
+                     "restored_val_recall@1": model.evaluate_retrieval(val[0], val[1], xtr, ytr, ks=(1,),
+                                                                       map_at_r=False, mean_ap=False)["recall@1"]}
 
     result = evaluate(model.embed(xte, batch_size=512), yte, model.embed(xtr, batch_size=512), ytr, args,
                       geometry=model.geometry)
@@ -184,7 +218,7 @@ def train(args):
         "args": {k: v for k, v in vars(args).items() if k != "ablation"},
         "train_images": int(len(xtr)), "test_images": int(len(xte)),
         "loss_history": [float(v) for v in history.history["loss"]],
-        "epoch_seconds": [round(t, 2) for t in timer.times], "model_path": model_path, **result,
+        "epoch_seconds": [round(t, 2) for t in timer.times], "model_path": model_path, **result, **selection,
     }
     if args.space == "poincare":
         summary["c"] = model.curvature
@@ -196,7 +230,7 @@ def train(args):
 
 def ablation(args):
     """The 8 rows of the poster's table with this run's settings; writes ablation.json and ablation.md."""
-    out = args.out or os.path.join("runs", "metric_learning", f"ablation-{args.dataset}")
+    out = args.out or os.path.join("runs", "metric_learning", f"ablation-{dataset_tag(args.dataset)}")
     os.makedirs(out, exist_ok=True)
     rows = []
     for loss, center, cls in ABLATION:

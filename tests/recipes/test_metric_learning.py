@@ -69,14 +69,18 @@ def test_l2_space_evaluation_renormalises_the_centroids():
     assert got["centroid_acc_transductive"] == 1.0
 
 
-def test_poincare_space_on_digits(tmp_path):
-    """--space poincare (trainable c, the triplet loss) on digits: trains, reports, records the learned c."""
+def test_poincare_space_on_digits_with_validation_selection(tmp_path):
+    """--space poincare (trainable c, the triplet loss) on digits with --val-split: trains, records the learned c,
+    and restores the epoch with the best validation recall@1 before the test evaluation."""
     s = metric_learning.main(["--dataset", "digits", "--train-limit", "300", "--test-limit", "100", "--epochs", "2",
                               "--backbone", "conv4", "--image-size", "16",
                               "--embedding-dim", "8", "--space", "poincare", "--c", "0.5",
                               "--train-c", "--loss", "std", "--center-coef", "0", "--class-coef", "0",
-                              "--out", str(tmp_path / "ball"), "--verbose", "0"])
+                              "--val-split", "0.2", "--out", str(tmp_path / "ball"), "--verbose", "0"])
     assert np.all(np.isfinite(s["loss_history"]))
     assert s["run"].endswith(f"poincare-poincare-{keras.backend.backend()}")
     assert 0 < s["c"] and s["c"] != pytest.approx(0.5, abs=1e-7)
     assert s["recall@1"] > 0.2, s                                    # chance: 0.1
+    assert s["train_images"] + s["val_images"] == 300 and 50 <= s["val_images"] <= 70 and len(s["val_recall@1"]) == 2
+    assert s["selected_epoch"] == int(np.argmax(s["val_recall@1"])) + 1
+    assert s["restored_val_recall@1"] == pytest.approx(max(s["val_recall@1"]))
