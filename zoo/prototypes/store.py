@@ -95,6 +95,15 @@ def save(path: str | os.PathLike, prototypes: Any) -> str:
     return digest
 
 
+def _digest(value, what):
+    """A sha256 hex digest (64 hex digits, any case, surrounding whitespace ignored) in lower case."""
+    text = value.strip().lower() if isinstance(value, str) else ""
+    if len(text) != 64 or any(ch not in "0123456789abcdef" for ch in text):
+        shown = "empty" if isinstance(value, str) and not value.strip() else repr(value)
+        raise PrototypeFileError(f"{what} is not a sha256 digest (64 hex digits): {shown}.")
+    return text
+
+
 def load(path: str | os.PathLike, shape: tuple[int, int] | None = None, sha256: str | None = None) -> np.ndarray:
     """Load a prototype set written by `save`, checking its hash and shape.
 
@@ -117,14 +126,15 @@ def load(path: str | os.PathLike, shape: tuple[int, int] | None = None, sha256: 
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise PrototypeFileError(f"prototype file {path!r} does not exist.")
-    expected = sha256
+    expected = None if sha256 is None else _digest(sha256, "`sha256`")
     sidecar = path + ".sha256"
     if expected is None and os.path.isfile(sidecar):
         with open(sidecar) as f:
-            expected = (f.read().split() or [""])[0]
+            words = f.read().split()
+        expected = _digest(words[0] if words else "", f"the sidecar file {sidecar!r}")
     if expected is not None:
         actual = sha256_file(path)
-        if actual != str(expected).lower():
+        if actual != expected:
             raise PrototypeFileError(f"prototype file {path!r} has sha256 {actual}, expected {expected}: the "
                                      "file is corrupt or not the set that was saved. Delete it to re-estimate.")
     try:
