@@ -34,7 +34,7 @@ from keras import ops
 
 from zoo.geometry._tensors import host_value
 
-__all__ = ["check_c", "c_tensor", "c_operand", "is_scalar_number"]
+__all__ = ["check_c", "c_tensor", "is_scalar_number"]
 
 
 def is_scalar_number(c: Any) -> bool:
@@ -118,24 +118,8 @@ def c_tensor(c: Any, dtype: Any) -> Any:
     Example:
         >>> zoo.geometry.curvature.c_tensor(0.05, "float32")  # a 0-d float32 tensor
     """
-    c = c_operand(c, dtype)
-    return ops.convert_to_tensor(c, dtype=dtype) if isinstance(c, float) else c
-
-
-def c_operand(c: Any, dtype: Any) -> Any:
-    """c as a Python float (a number: it multiplies a tensor in the tensor's dtype on every backend) or as
-    a tensor of `dtype` (cast, and guarded when unread), validated as by `c_tensor`.
-
-    Args:
-        c: the curvature magnitude: a number or a backend tensor.
-        dtype: the dtype of a tensor result.
-
-    Example:
-        >>> zoo.geometry.curvature.c_operand(np.float32(0.5), "float32")
-        0.5
-    """
     c, unread = _validate(c, "c")
     if isinstance(c, float):
-        return c
+        return ops.convert_to_tensor(c, dtype=dtype)
     c = ops.cast(c, dtype)
     return _guard(c) if unread else c

@@ -45,7 +45,7 @@ from keras import ops
 from zoo.geometry import numerics as nx
 from zoo.geometry._tensors import Tensor, TensorLike, check_weights, float_tensors, matmul, upcast_half
 from zoo.geometry.base import Geometry
-from zoo.geometry.curvature import c_operand, c_tensor, check_c, is_scalar_number
+from zoo.geometry.curvature import c_tensor, check_c, is_scalar_number
 
 __all__ = [
     "Poincare", "conformal_factor", "project", "mobius_add", "expmap0", "logmap0", "expmap", "logmap", "dist",
@@ -404,7 +404,8 @@ def midpoint(x: TensorLike, c: Curvature = 1.0, weights: TensorLike | None = Non
         Klein, Lorentz factors, weighted mean, back to the ball; benchmarks/midpoint.py compares the two).
     """
     (x,), out = _inputs(x)
-    c = c_operand(c, x.dtype)  # a Python float multiplies a tensor in the tensor's dtype on every backend
+    c = check_c(c)  # a Python float multiplies a tensor in the tensor's dtype on every backend
+    c = c if isinstance(c, float) else c_tensor(c, x.dtype)
     rank = len(x.shape)
     axis = axis % rank
     if axis == rank - 1:
