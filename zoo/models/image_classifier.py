@@ -122,6 +122,10 @@ class ImageClassifier(Task):
         return zoo.geometry.get(self.spec.geometry)
 
     def get_config(self):
+        head_options = dict(self.head_options)
+        if self.head_name == "prototypes" and head_options.get("num_prototypes") is None:
+            # A prototype file need not exist where the model is loaded: its size is enough, the weights hold it.
+            head_options["num_prototypes"] = int(self.head.num_prototypes)
         return {**super().get_config(), "head": self.head_name, "num_classes": self.num_classes,
-                "embedding_dim": self.embedding_dim, "head_options": self.head_options,
+                "embedding_dim": self.embedding_dim, "head_options": head_options,
                 "backbone_options": self.backbone_options}
