@@ -10,6 +10,7 @@ Recipes never import each other: what two of them share lives here, and a grid o
 import argparse
 import ast
 import json
+import math
 import os
 import platform
 import subprocess
@@ -60,14 +61,50 @@ def base_parser(*, epochs, verbose=2, lr=1e-3, out_default=None, out_help=None, 
     recipe's own.
     """
     p = argparse.ArgumentParser(add_help=False)
-    p.add_argument("--epochs", type=int, default=epochs)
-    p.add_argument("--lr", type=float, default=lr)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--epochs", type=positive_int, default=epochs)
+    p.add_argument("--lr", type=positive_float, default=lr)
+    p.add_argument("--seed", type=non_negative_int, default=0)
     p.add_argument("--out", default=out_default, help=out_help or "output folder")
     p.add_argument("--backend", default=None, choices=backend_choices,
                    help="Keras backend (default: KERAS_BACKEND or tensorflow)")
     p.add_argument("--verbose", type=int, default=verbose, help="Keras fit verbosity (1 = progress bar)")
     return p
+
+
+# -- argparse types: a nonsense value stops the recipe with a usage message instead of training on it ------------
+def positive_int(text):
+    """argparse type: an int >= 1 (`--epochs 0` or `--train-limit -5` is an error, not a silent no-op)."""
+    return _number(text, int, lambda v: v >= 1, "an integer >= 1")
+
+
+def non_negative_int(text):
+    """argparse type: an int >= 0."""
+    return _number(text, int, lambda v: v >= 0, "an integer >= 0")
+
+
+def positive_float(text):
+    """argparse type: a finite number > 0 (`--lr -1` or `--lr nan` is an error)."""
+    return _number(text, float, lambda v: math.isfinite(v) and v > 0, "a finite number > 0")
+
+
+def fraction(text):
+    """argparse type: a number in [0, 1)."""
+    return _number(text, float, lambda v: 0 <= v < 1, "a number in [0, 1)")
+
+
+def open_fraction(text):
+    """argparse type: a number in (0, 1)."""
+    return _number(text, float, lambda v: 0 < v < 1, "a number in (0, 1)")
+
+
+def _number(text, kind, ok, what):
+    try:
+        value = kind(text)
+    except (TypeError, ValueError):
+        raise argparse.ArgumentTypeError(f"expected {what}; got {text!r}") from None
+    if not ok(value):
+        raise argparse.ArgumentTypeError(f"expected {what}; got {text!r}")
+    return value
 
 
 def parse_head_options(pairs):
@@ -99,15 +136,15 @@ def dataset_parser(default="fashion_mnist"):
                    help="size the backbone is built for (the model resizes raw images to it); folders and tfds "
                         f"sets of varying image size are also loaded at it (default {_datasets.DEFAULT_IMAGE_SIZE}; "
                         f"digits: {DIGITS_IMAGE_SIZE} for zoo backbones)")
-    p.add_argument("--test-fraction", type=float, default=0.2,
+    p.add_argument("--test-fraction", type=open_fraction, default=0.2,
                    help="share of each class held out for test from a folder without a test/ subfolder")
     p.add_argument("--train-split", default="train", help="tfds split to train on")
     p.add_argument("--test-split", default="test", help="tfds split to test on")
-    p.add_argument("--val-split", type=float, default=0.0,
+    p.add_argument("--val-split", type=fraction, default=0.0,
                    help="share of each training class held out for validation (stratified, seeded): the best "
                         "epoch on validation accuracy is restored before the single test evaluation")
-    p.add_argument("--train-limit", type=int, default=None, help="use only the first N training images")
-    p.add_argument("--test-limit", type=int, default=None, help="evaluate on the first N test images only")
+    p.add_argument("--train-limit", type=positive_int, default=None, help="use only the first N training images")
+    p.add_argument("--test-limit", type=positive_int, default=None, help="evaluate on the first N test images only")
     return p
 
 

@@ -55,8 +55,8 @@ def build_parser():
     p.add_argument("--optimizer", default="adam")
     p.add_argument("--backbone", default="lenet")
     p.add_argument("--dataset", default="fashion_mnist")
-    p.add_argument("--train-limit", type=int, default=None)
-    p.add_argument("--test-limit", type=int, default=None)
+    p.add_argument("--train-limit", type=common.positive_int, default=None)
+    p.add_argument("--test-limit", type=common.positive_int, default=None)
     p.add_argument("--val-split", type=float, default=0.0,
                    help="passed on: model selection on a validation share of the training set")
     p.add_argument("--only", nargs="*", default=None, help="run only these heads")
@@ -154,7 +154,12 @@ def tables(done, dims):
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     common.select_backend(argv)
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    known = sorted({head for _, head, _ in MAIN_ROWS + ABLATION_ROWS})
+    unknown = sorted(set(args.only or []) - set(known))
+    if unknown:  # a typo would otherwise run nothing and exit 0
+        parser.error(f"--only: unknown head(s) {unknown}; the grid has {known}")
     os.makedirs(args.out, exist_ok=True)
     results_path = os.path.join(args.out, "results.jsonl")
     done = load_results(results_path)
@@ -163,8 +168,9 @@ def main(argv=None):
         if not args.skip_ablation:
             run_grid(args, ABLATION_ROWS, results_path, done)
     table = tables(done, args.dims)
-    with open(os.path.join(args.out, "table.md"), "w") as f:
-        f.write(table + "\n")
+    from zoo._io import atomic_write_text  # after select_backend: importing zoo imports keras
+
+    atomic_write_text(os.path.join(args.out, "table.md"), table + "\n")
     print(table)
     return done
 

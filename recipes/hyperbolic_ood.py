@@ -51,8 +51,8 @@ def build_parser():
     p.add_argument("--no-riemannian", action="store_true", help="switch off the Riemannian gradient rescale")
     p.add_argument("--backbone", default="lenet")
     p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--train-limit", type=int, default=None, help="use only the first N training images")
-    p.add_argument("--test-limit", type=int, default=None, help="score only the first N test images")
+    p.add_argument("--train-limit", type=common.positive_int, default=None, help="use only the first N training images")
+    p.add_argument("--test-limit", type=common.positive_int, default=None, help="score only the first N test images")
     p.add_argument("--ood", default="digits", choices=("digits",), help="out-of-distribution set")
     p.add_argument("--ood-limit", type=int, default=None, help="score only the first N OOD images")
     return p
