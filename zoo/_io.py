@@ -17,15 +17,16 @@ __all__ = ["atomic_path", "atomic_write_text"]
 
 @contextlib.contextmanager
 def atomic_path(path):
-    """Yield a temporary path next to `path` (same extension); rename it to `path` when the block succeeds."""
+    """Yield a temporary path next to `path`, ending like it (".keras", ".weights.h5": Keras checks the ending);
+    rename it to `path` when the block succeeds. A block that writes nothing leaves `path` as it was."""
     path = os.fspath(path)
     folder, base = os.path.split(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    stem, ext = os.path.splitext(base)
-    tmp = os.path.join(folder, f".{stem}.tmp-{os.getpid()}{ext}")
+    tmp = os.path.join(folder, f".tmp-{os.getpid()}-{base}")
     try:
         yield tmp
-        os.replace(tmp, path)
+        if os.path.exists(tmp):
+            os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)

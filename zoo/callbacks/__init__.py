@@ -4,15 +4,19 @@ keras.saving.
 - `PrototypeReassignment`: the Hungarian label-to-prototype step of DL2PA during `fit`.
 - `RetrievalEvaluation`: recall@k, MAP@R and nearest-centroid accuracy of the embeddings every epoch.
 - `FewShotEvaluation`: mean accuracy ± 95% CI over fixed evaluation episodes every epoch.
+- `AtomicBackupAndRestore`, `AtomicModelCheckpoint`: Keras' checkpoint callbacks with atomic file writes.
 - `StopOnInterrupt`: Ctrl-C stops `fit` cleanly after the current batch (on JAX a plain Ctrl-C is lost).
 
 Example:
     >>> model.fit(ds, epochs=10, callbacks=[zoo.callbacks.PrototypeReassignment(every_n_epochs=1)])
 """
 
+from zoo.callbacks.atomic_backup_and_restore import AtomicBackupAndRestore
+from zoo.callbacks.atomic_model_checkpoint import AtomicModelCheckpoint
 from zoo.callbacks.fewshot_evaluation import FewShotEvaluation
 from zoo.callbacks.prototype_reassignment import PrototypeReassignment
 from zoo.callbacks.retrieval_evaluation import RetrievalEvaluation
 from zoo.callbacks.stop_on_interrupt import StopOnInterrupt
 
-__all__ = ["FewShotEvaluation", "PrototypeReassignment", "RetrievalEvaluation", "StopOnInterrupt"]
+__all__ = ["AtomicBackupAndRestore", "AtomicModelCheckpoint", "FewShotEvaluation", "PrototypeReassignment",
+           "RetrievalEvaluation", "StopOnInterrupt"]
