@@ -12,8 +12,9 @@ softmax, arcface, ...) so machine load hits them alike; the ratio printed is a h
 the softmax head's. Callbacks do not run in `train_on_batch` (the prototypes head's Hungarian reassignment runs
 once per epoch in `fit`; its cost is measured by `benchmarks/prototype_reassignment.py`).
 
-The prototypes head uses "etf" prototypes here (the default "uniform" set is estimated once and cached on disk;
-the step costs the same: the prototypes are a fixed [d, K] matrix either way).
+The prototypes head uses "etf" prototypes here when d >= K - 1, else "learned" ones (initialised from the "uniform"
+set, which is estimated once, e.g. ~1 min for K = 1000, d = 256, and cached on disk by `zoo.prototypes`); the step
+costs the same for fixed prototypes, a [d, K] matrix either way; learned ones add its gradient.
 
 Usage:
     python -m benchmarks.head_overhead --backend tensorflow
@@ -34,8 +35,13 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 TARGET = 1.10
-# Options per head for the benchmark (everything else: the registry's defaults).
-HEAD_OPTIONS = {"prototypes": {"prototypes": "etf", "verbose": 0}}
+
+
+def head_options(head, classes, dim):
+    """Options per head for the benchmark (everything else: the registry's defaults)."""
+    if head == "prototypes":
+        return {"prototypes": "etf", "verbose": 0} if dim >= classes - 1 else {"prototypes": "learned"}
+    return {}
 
 
 def limit_threads(n):
@@ -72,7 +78,7 @@ def build(head, args):
     keras.utils.set_random_seed(0)
     model = zoo.models.ImageClassifier(args.backbone, head=head, num_classes=args.classes,
                                        input_shape=tuple(args.input_shape), embedding_dim=args.dim,
-                                       **HEAD_OPTIONS.get(head, {}))
+                                       **head_options(head, args.classes, args.dim))
     model.compile()
     return model
 
