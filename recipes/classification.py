@@ -52,7 +52,7 @@ def build_parser():
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         parents=[common.base_parser(epochs=5, verbose=1,
                                     out_help="output folder (default runs/classification/<run name>)"),
-                 common.dataset_parser()],
+                 common.dataset_parser(), common.resume_parser()],
     )
     p.add_argument("--backbone", default="lenet", help="a name from zoo.backbones.available()")
     p.add_argument("--preset", default=None,
@@ -95,8 +95,14 @@ def build_model(args, input_shape, num_classes):
 
 
 def train(args):
-    """Run the recipe for parsed `args`; returns the summary dict (also written to metrics.json)."""
+    """Run the recipe for parsed `args`; returns the summary dict (also written to metrics.json).
+
+    Every finished epoch is checkpointed in `<out>/backup` (and the history in `<out>/progress.json`); Ctrl-C stops
+    after the current batch and writes a partial metrics.json, and `--resume` continues from the last finished epoch.
+    """
     import keras
+
+    import zoo.callbacks
 
     keras.utils.set_random_seed(args.seed)
     run_name = f"{_tag(args.dataset)}-{_tag(args.preset or args.backbone)}-{args.head}-d{args.embedding_dim}-" \
@@ -112,30 +118,48 @@ def train(args):
                                         seed=args.seed)
 
     timer = common.epoch_timer()
+    progress = common.RunProgress(out, resume=args.resume)
     best_path = os.path.join(out, BEST_WEIGHTS)
-    # The checkpoint comes before the head's callbacks, so it saves the weights that were just validated (a
-    # callback that changes the model between epochs, PrototypeReassignment, runs after it). Head callbacks come
-    # before TensorBoard: what they write into `logs` (e.g. `reassigned`) then reaches TensorBoard and history.
-    checkpoint = [] if val is None else [keras.callbacks.ModelCheckpoint(
-        best_path, monitor="val_accuracy", mode="max", save_best_only=True, save_weights_only=True, verbose=0)]
-    callbacks = [timer] + checkpoint + model.head_callbacks() + [keras.callbacks.TensorBoard(os.path.join(out, "logs"))]
+    # The best-epoch checkpoint comes before the head's callbacks, so it saves the weights that were just validated
+    # (a callback that changes the model between epochs, PrototypeReassignment, runs after it); the latest-epoch
+    # backup comes after them, so a resumed run starts from the state the next epoch would have seen. Head callbacks
+    # come before TensorBoard: what they write into `logs` (e.g. `reassigned`) then reaches TensorBoard and history.
+    checkpoint = [] if val is None else [zoo.callbacks.AtomicModelCheckpoint(
+        best_path, monitor="val_accuracy", mode="max", save_best_only=True, save_weights_only=True, verbose=0,
+        initial_value_threshold=progress.best("val_accuracy"))]
+    callbacks = ([timer] + checkpoint + model.head_callbacks() + progress.callbacks()
+                 + [keras.callbacks.TensorBoard(os.path.join(out, "logs"))])
     print(f"[classification] {run_name}: {len(xtr)} train / {0 if val is None else len(val[0])} validation / "
           f"{len(xte)} test images, {data.num_classes} classes, {model.count_params():,} parameters; "
           f"head: {model.spec.description}")
-    # The tf.data pipeline already reshuffles every epoch; shuffle=False only silences keras.
-    history = model.fit(train_ds, epochs=args.epochs, callbacks=callbacks, verbose=args.verbose, shuffle=False,
-                        validation_data=val, validation_batch_size=EVAL_BATCH)
-    selection = _restore_best(model, history.history, val, best_path)
-    test = model.evaluate(xte, yte, batch_size=EVAL_BATCH, verbose=0, return_dict=True)
-    long_tail = _long_tail_report(args, model, xte, yte)
-
-    model_path = os.path.join(out, "model.keras")
-    model.save(model_path)
-    plot_path = _plot_2d(args, model, xte, yte, out)
     sizes = (len(xtr), len(xte), 0 if val is None else len(val[0]))
-    summary = _summary(args, run_name, data, sizes, test, history, timer, model, model_path, plot_path, long_tail,
-                       selection)
+    partial = {"run": run_name, "dataset": args.dataset, "head": args.head, "epochs": args.epochs,
+               "train_images": int(sizes[0]), "val_images": int(sizes[2]), "test_images": int(sizes[1])}
+    try:
+        # The tf.data pipeline already reshuffles every epoch; shuffle=False only silences keras.
+        history = model.fit(train_ds, epochs=args.epochs, callbacks=callbacks, verbose=args.verbose, shuffle=False,
+                            validation_data=val, validation_batch_size=EVAL_BATCH)
+    except KeyboardInterrupt:
+        common.write_summary(out, {**partial, "status": "interrupted", "history": progress.history(model.history),
+                                   "resume": f"add --resume --out {out} to the same command"})
+        print(f"[classification] interrupted: the finished epochs are checkpointed in {out}; add --resume to continue")
+        raise
+    full_history = progress.history(history)
+    try:
+        selection = _restore_best(model, full_history, val, best_path)
+        test = model.evaluate(xte, yte, batch_size=EVAL_BATCH, verbose=0, return_dict=True)
+        long_tail = _long_tail_report(args, model, xte, yte)
+        model_path = os.path.join(out, "model.keras")
+        model.save(model_path)
+        plot_path = _plot_2d(args, model, xte, yte, out)
+    except Exception as e:
+        common.write_summary(out, {**partial, "status": "failed after training", "error": f"{type(e).__name__}: {e}",
+                                   "history": full_history})
+        raise
+    summary = _summary(args, run_name, data, sizes, test, full_history, timer, model, model_path, plot_path,
+                       long_tail, selection)
     common.write_summary(out, summary)
+    progress.finish()
     chosen = "" if val is None else (f" (epoch {selection['selected_epoch']} of {args.epochs}, validation accuracy "
                                      f"{selection['best_val_accuracy']:.4f})")
     print(f"[classification] test accuracy {summary['test_accuracy']:.4f}{chosen} (loss {summary['test_loss']:.4f}); "
@@ -239,8 +263,9 @@ def _summary(args, run_name, data, sizes, test, history, timer, model, model_pat
         "test_accuracy": float(test["accuracy"]),
         "test_loss": float(test["loss"]),
         **selection,
-        "final_train_loss": float(history.history["loss"][-1]),
-        "history": {k: [float(v) for v in vs] for k, vs in history.history.items()},
+        "status": "complete",
+        "final_train_loss": float(history["loss"][-1]),
+        "history": history,
         "epoch_seconds": [round(t, 3) for t in timer.times],
         "median_epoch_seconds": float(np.median(timer.times)) if timer.times else None,
         "model_path": model_path,

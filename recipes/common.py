@@ -274,6 +274,88 @@ def epoch_timer():
     return EpochTimer()
 
 
+# -- checkpoints and resuming -----------------------------------------------------------------------------------
+#: Sub-folder of a run with the latest checkpoint (weights, optimizer and layer state, epoch reached).
+BACKUP_DIR = "backup"
+#: The per-epoch history of a run so far (written atomically after every epoch; read by --resume).
+PROGRESS_FILE = "progress.json"
+
+
+def resume_parser():
+    """The argparse parent of --resume."""
+    p = argparse.ArgumentParser(add_help=False)
+    p.add_argument("--resume", action="store_true",
+                   help="continue the interrupted run in --out from its last finished epoch (weights, optimizer and "
+                        "head state, epoch counter, history)")
+    return p
+
+
+class RunProgress:
+    """The checkpoint plumbing of a recipe run in `out`: latest-epoch backup, per-epoch history, resume.
+
+    `callbacks()` gives `zoo.callbacks.AtomicBackupAndRestore(out/backup)` (every epoch) and a logger that writes the
+    history so far to out/progress.json after every epoch (atomically). Without `resume` a folder holding an
+    unfinished run is refused (its work would be overwritten); with it, `fit` continues from the last finished
+    epoch and `history(h)` prepends the epochs run before. `finish()` removes the backup of a completed run.
+    """
+
+    def __init__(self, out, resume=False):
+        import zoo.callbacks
+
+        self.out = out
+        self.backup = zoo.callbacks.AtomicBackupAndRestore(os.path.join(out, BACKUP_DIR))
+        done = self.backup.resumable_epoch
+        if done and not resume:
+            raise SystemExit(f"{out} holds an unfinished run ({done} epoch(s) done): pass --resume to continue it, or "
+                             f"choose another --out (or delete {os.path.join(out, BACKUP_DIR)}).")
+        if resume and not done:
+            print(f"[resume] nothing to resume in {out}: starting from epoch 1")
+        self.previous = {}
+        if done:
+            with open(os.path.join(out, PROGRESS_FILE)) as f:
+                self.previous = {k: v[:done] for k, v in json.load(f)["history"].items()}
+            print(f"[resume] continuing {out} after epoch {done}")
+        self.initial_epoch = done
+
+    def history(self, history=None):
+        """The whole run's per-epoch history: the epochs before a resume, then `history` (a Keras History)."""
+        new = {} if history is None else history.history
+        keys = set(self.previous) | set(new)
+        return {k: [float(v) for v in self.previous.get(k, [])] + [float(v) for v in new.get(k, [])] for k in keys}
+
+    def best(self, key, mode="max"):
+        """Best value of `key` over the epochs run before a resume (None if none): a checkpoint's threshold."""
+        values = self.previous.get(key) or []
+        return (max(values) if mode == "max" else min(values)) if values else None
+
+    def callbacks(self):
+        import keras
+
+        from zoo._io import atomic_write_text
+
+        progress = self
+
+        class ProgressLog(keras.callbacks.Callback):
+            def __init__(self):
+                super().__init__()
+                self.epochs = {}
+
+            def on_epoch_end(self, epoch, logs=None):
+                for k, v in (logs or {}).items():
+                    self.epochs.setdefault(k, []).append(float(v))
+                merged = {k: list(progress.previous.get(k, [])) + vs for k, vs in self.epochs.items()}
+                atomic_write_text(os.path.join(progress.out, PROGRESS_FILE),
+                                  json.dumps({"epochs_done": epoch + 1, "history": merged}, indent=1))
+
+        return [self.backup, ProgressLog()]
+
+    def finish(self):
+        """The run completed: drop the backup (the saved model is the final state)."""
+        import shutil
+
+        shutil.rmtree(os.path.join(self.out, BACKUP_DIR), ignore_errors=True)
+
+
 def write_summary(out_dir, summary):
     """Write `summary` (a dict) to out_dir/metrics.json, with the backend and versions, and return the path."""
     import keras
