@@ -256,6 +256,12 @@ def _optimizer_from_config(config):
     """An optimizer from its saved config; "auto" when there is none."""
     if config is None:
         return "auto"
+    module = (config.get("module") or "") if isinstance(config, dict) else ""
+    marker = "keras.src.backend."
+    saved_backend = module.split(marker, 1)[1].split(".", 1)[0] if marker in module else None
+    if saved_backend and saved_backend != keras.backend.backend():
+        # e.g. torch's own Adam class: it deserializes here but cannot update this backend's variables
+        return keras.optimizers.deserialize({"class_name": config["class_name"], "config": config.get("config", {})})
     try:
         return keras.saving.deserialize_keras_object(config)
     except (TypeError, ValueError, ImportError, AttributeError):
