@@ -173,6 +173,8 @@ def train(args):
     import keras
     import numpy as np
 
+    import zoo.callbacks
+
     keras.utils.set_random_seed(args.seed)
     run = f"{dataset_tag(args.dataset)}-{row_name(args.loss, args.center_coef, args.class_coef)}-{args.space}-" \
           f"{distance_of(args)}-{keras.backend.backend()}"
@@ -194,7 +196,7 @@ def train(args):
     best_path = os.path.join(out, "best.weights.h5")
     if val is not None:
         callbacks[:0] = [retrieval_callback(args, val, (xtr, ytr), geometry, every=1),
-                         keras.callbacks.ModelCheckpoint(best_path, monitor="val_recall_at_1", mode="max",
+                         zoo.callbacks.AtomicModelCheckpoint(best_path, monitor="val_recall_at_1", mode="max",
                                                          save_best_only=True, save_weights_only=True)]
     print(f"[metric_learning] {run}: {len(xtr)} train / {0 if val is None else len(val[0])} validation / "
           f"{len(xte)} test images, P x K = {args.p} x {args.k}, {model.count_params():,} parameters")
