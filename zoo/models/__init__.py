@@ -3,6 +3,8 @@
 Each is a `keras.Model` = `zoo.layers.ImagePreprocessor` (raw 0..255 images in, statistics saved with the
 model) + a backbone (`zoo.backbones` name, keras-hub preset or Keras model) + a head:
 
+    EmbeddingModel    metric learning: an embedding space (l2, unit ball, sphere, Poincaré ball), pair/triplet losses
+                      on PK batches; retrieve / evaluate_retrieval in its own geometry
     ImageClassifier   any `zoo.heads` head; `predict` -> [N, num_classes] class scores, `embed`
     ProtoNet          episodic Prototypical Network (euclidean/sphere/poincare); predict_episode from any support
                       set, evaluate_episodes
@@ -14,8 +16,9 @@ Example:
     >>> model.fit(x_train, y_train)
 """
 
+from zoo.models.embedding_model import EmbeddingModel
 from zoo.models.image_classifier import ImageClassifier
 from zoo.models.protonet import ProtoNet
 from zoo.models.task import Task
 
-__all__ = ["ImageClassifier", "ProtoNet", "Task"]
+__all__ = ["EmbeddingModel", "ImageClassifier", "ProtoNet", "Task"]
