@@ -148,8 +148,11 @@ import zoo
 x, y = np.load(os.path.join(PATH, "x.npy")), np.load(os.path.join(PATH, "y.npy"))
 for head in json.load(open(os.path.join(PATH, "heads.json"))):
     model = keras.saving.load_model(os.path.join(PATH, head + ".keras"))
+    # The hyperbolic MLR amplifies the backends' float32 rounding of the backbone (conv summation order): torch ->
+    # TensorFlow measured 7.7e-5 absolute / 6.5e-5 relative on logits of size ~5; every other head stays in 1e-5.
+    tol = 1e-4 if head == "poincare" else 1e-5
     np.testing.assert_allclose(model.predict(x, verbose=0), np.load(os.path.join(PATH, head + "_scores.npy")),
-                               rtol=1e-5, atol=1e-5, err_msg=head)
+                               rtol=tol, atol=tol, err_msg=head)
     mean = keras.ops.convert_to_numpy(model.preprocessor.mean)
     loss = model.fit(x, y, batch_size=16, epochs=1, verbose=0).history["loss"][0]
     assert np.isfinite(loss), (head, loss)
