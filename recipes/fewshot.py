@@ -43,7 +43,8 @@ def build_parser():
         prog="python -m recipes.fewshot",
         description="Episodic few-shot training and evaluation of Prototypical Networks in any geometry.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-        parents=[common.base_parser(epochs=20, verbose=2, out_help="output folder (default runs/fewshot/<run name>)")],
+        parents=[common.base_parser(epochs=20, verbose=2, out_help="output folder (default runs/fewshot/<run name>)"),
+                 common.resume_parser()],
     )
     p.add_argument("--dataset", default="fashion_mnist",
                    choices=("fashion_mnist", "mini_imagenet", "omniglot", "caltech_birds2011", "folder"))
@@ -145,7 +146,10 @@ def plot_curves(history, path):
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    from zoo._io import atomic_path
+
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=120, format="png")
     plt.close(fig)
 
 
@@ -173,23 +177,37 @@ def main(argv=None):
     train_ds = episodes(train_split, train_way, args.episodes_per_epoch, args.seed)
     model.compile(optimizer=keras.optimizers.Adam(args.lr))  # the ProtoNet's loss and metric
     timer = common.epoch_timer()
+    progress = common.RunProgress(out, resume=args.resume)  # latest epoch checkpointed; --resume continues
     callbacks = [timer] + _callbacks(args, val_split, episodes, out)
+    callbacks = callbacks[:-1] + progress.callbacks() + callbacks[-1:]  # before TensorBoard, after evaluation
 
     print(f"[fewshot] {run_name}: train {train_split.num_classes} classes / {len(train_split)} images, "
           f"test {test_split.num_classes} classes / {len(test_split)} images"
           + (f", val {val_split.num_classes} classes" if val_split is not None else ", no validation split")
           + f"; {model.count_params():,} parameters")
-    history = model.fit(train_ds, epochs=args.epochs, callbacks=callbacks, verbose=args.verbose)
-
-    result = model.evaluate_episodes(test_split, way=args.way, episodes=args.test_episodes, seed=args.seed + 2,
-                                     verbose=1 if args.verbose else 0)
-    model_path = os.path.join(out, "model.keras")
-    model.save(model_path)
-    hist = {k: [float(v) for v in vs] for k, vs in history.history.items()}
-    curves = os.path.join(out, "curves.png")
-    plot_curves(hist, curves)
-    summary = _summary(args, run_name, train_way, result, hist, timer, model_path, curves)
+    partial = {"run": run_name, "dataset": args.dataset, "geometry": args.geometry, "epochs": args.epochs}
+    try:
+        history = model.fit(train_ds, epochs=args.epochs, callbacks=callbacks, verbose=args.verbose)
+    except KeyboardInterrupt:
+        common.write_summary(out, {**partial, "status": "interrupted", "history": progress.history(model.history),
+                                   "resume": f"add --resume --out {out} to the same command"})
+        print(f"[fewshot] interrupted: the finished epochs are checkpointed in {out}; add --resume to continue")
+        raise
+    hist = progress.history(history)
+    try:
+        result = model.evaluate_episodes(test_split, way=args.way, episodes=args.test_episodes, seed=args.seed + 2,
+                                         verbose=1 if args.verbose else 0)
+        model_path = os.path.join(out, "model.keras")
+        model.save(model_path)
+        curves = os.path.join(out, "curves.png")
+        plot_curves(hist, curves)
+    except Exception as e:
+        common.write_summary(out, {**partial, "status": "failed after training", "error": f"{type(e).__name__}: {e}",
+                                   "history": hist})
+        raise
+    summary = {**_summary(args, run_name, train_way, result, hist, timer, model_path, curves), "status": "complete"}
     path = common.write_summary(out, summary)
+    progress.finish()
     print(f"[fewshot] {args.way}-way {args.shot}-shot test accuracy {100 * result['mean']:.2f} ± "
           f"{100 * result['ci95']:.2f} % over {result['n']} episodes ({args.geometry}); wrote {model_path}, "
           f"{curves} and {path}")
