@@ -194,3 +194,19 @@ def test_midpoint_refuses_negative_and_all_zero_weights():
     np.testing.assert_allclose(to_numpy(P.midpoint(pts, weights=np.array([1.0, 0.0]))), pts[0], rtol=1e-6)
     np.testing.assert_allclose(to_numpy(P.midpoint(pts, weights=np.array([2.0, 2.0]))), to_numpy(P.midpoint(pts)),
                                rtol=1e-6, atol=1e-7)
+
+
+# --- item 21: float32 x float64 -----------------------------------------------------------------------------------
+
+def test_mixed_float_dtypes_are_promoted_on_every_backend():
+    """TensorFlow refused float32 x float64 with a bare InvalidArgumentError from a Mul (JAX and torch promoted):
+    the inputs are promoted to the wider dtype first (float64 where the backend has it)."""
+    from zoo.geometry import euclidean as E
+    from zoo.geometry import sphere as S
+
+    x64 = Y.astype(np.float64)
+    want = keras.backend.standardize_dtype(ops.convert_to_tensor(x64).dtype)  # float32 on JAX without x64
+    for out in (P.dist(X, x64), P.mobius_add(X, x64), P.pairwise_dist(X, x64), P.logmap(X, x64),
+                E.pairwise_dist(X, x64), S.pairwise_cosine(X, x64)):
+        assert keras.backend.standardize_dtype(out.dtype) == want
+    np.testing.assert_allclose(to_numpy(P.dist(X, x64)), ref.dist(X.astype(np.float64), x64, 1.0), rtol=1e-5)

@@ -30,8 +30,10 @@ TensorLike = Any
 def float_tensors(*xs: TensorLike) -> Any:
     """Convert inputs (numpy arrays, lists, tensors) to backend tensors of a floating dtype.
 
-    Floating inputs keep their dtype; integer and boolean inputs become float32. One input gives one
-    tensor, several give a list.
+    Floating inputs keep their dtype; integer and boolean inputs become float32. Several inputs of
+    different float dtypes are promoted to the wider one (float64 if any, else float32), as torch does;
+    TensorFlow refused (a bare InvalidArgumentError from a Mul) and keras 3.15's result_type gives float32
+    for float32 x float64. One input gives one tensor, several give a list.
     """
     out = []
     for x in xs:
@@ -39,6 +41,11 @@ def float_tensors(*xs: TensorLike) -> Any:
         if "float" not in str(x.dtype):
             x = ops.cast(x, "float32")
         out.append(x)
+    if len(out) > 1:
+        dtypes = [standardize_dtype(x.dtype) for x in out]
+        if len(set(dtypes)) > 1:
+            common = "float64" if "float64" in dtypes else "float32"  # float16 x bfloat16 -> float32
+            out = [x if d == common else ops.cast(x, common) for x, d in zip(out, dtypes)]
     return out if len(out) > 1 else out[0]
 
 
