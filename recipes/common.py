@@ -376,6 +376,23 @@ def write_summary(out_dir, summary):
     return path
 
 
+def append_jsonl(path, record):
+    """Add one JSON record as a line of `path`, rewriting the file atomically (a crash never leaves half a line)."""
+    from zoo._io import atomic_write_text
+
+    text = open(path).read() if os.path.exists(path) else ""
+    if text and not text.endswith("\n"):
+        text += "\n"
+    atomic_write_text(path, text + json.dumps(record) + "\n")
+
+
+def write_text(path, text):
+    """Write a text file (tables, reports) atomically."""
+    from zoo._io import atomic_write_text
+
+    return atomic_write_text(path, text)
+
+
 def read_summary(out_dir):
     """The dict a recipe wrote to out_dir/metrics.json."""
     with open(os.path.join(out_dir, SUMMARY_FILE)) as f:

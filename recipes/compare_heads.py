@@ -113,8 +113,7 @@ def run_grid(args, rows, results_path, done):
             if head == "distarc":
                 rec["angular_accuracy"] = angular_accuracy(summary["model_path"], args.dataset, args.train_limit,
                                                            args.test_limit)
-            with open(results_path, "a") as f:
-                f.write(json.dumps(rec) + "\n")
+            common.append_jsonl(results_path, rec)
             done[key] = rec
 
 
@@ -168,9 +167,7 @@ def main(argv=None):
         if not args.skip_ablation:
             run_grid(args, ABLATION_ROWS, results_path, done)
     table = tables(done, args.dims)
-    from zoo._io import atomic_write_text  # after select_backend: importing zoo imports keras
-
-    atomic_write_text(os.path.join(args.out, "table.md"), table + "\n")
+    common.write_text(os.path.join(args.out, "table.md"), table + "\n")
     print(table)
     return done
 

@@ -48,7 +48,7 @@ def build_parser():
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter,
                                 parents=[common.base_parser(epochs=5, verbose=2, out_help="output folder (default "
                                                             "runs/metric_learning/<run name>)"),
-                                         common.dataset_parser()])
+                                         common.dataset_parser(), common.resume_parser()])
     p.add_argument("--backbone", default="lenet")
     p.add_argument("--embedding-dim", "--dim", dest="embedding_dim", type=int, default=128)
     p.add_argument("--loss", default="exp", choices=LOSSES)
@@ -190,21 +190,31 @@ def train(args):
     geometry = model.geometry
 
     timer = common.epoch_timer()
-    callbacks = [timer, keras.callbacks.TensorBoard(os.path.join(out, "logs"))]
+    progress = common.RunProgress(out, resume=args.resume)  # latest epoch checkpointed; --resume continues
+    callbacks = [timer] + progress.callbacks() + [keras.callbacks.TensorBoard(os.path.join(out, "logs"))]
     if args.eval_every:
         callbacks.insert(0, retrieval_callback(args, (xte, yte), (xtr, ytr), geometry, prefix="test_"))
     best_path = os.path.join(out, "best.weights.h5")
     if val is not None:
         callbacks[:0] = [retrieval_callback(args, val, (xtr, ytr), geometry, every=1),
                          zoo.callbacks.AtomicModelCheckpoint(best_path, monitor="val_recall_at_1", mode="max",
-                                                         save_best_only=True, save_weights_only=True)]
+                                                         save_best_only=True, save_weights_only=True,
+                                                         initial_value_threshold=progress.best("val_recall_at_1"))]
     print(f"[metric_learning] {run}: {len(xtr)} train / {0 if val is None else len(val[0])} validation / "
           f"{len(xte)} test images, P x K = {args.p} x {args.k}, {model.count_params():,} parameters")
-    history = model.fit(xtr, ytr, p=args.p, k=args.k, seed=args.seed, epochs=args.epochs, callbacks=callbacks,
-                        verbose=args.verbose)
+    partial = {"run": run, "row": row_name(args.loss, args.center_coef, args.class_coef), "epochs": args.epochs}
+    try:
+        history = model.fit(xtr, ytr, p=args.p, k=args.k, seed=args.seed, epochs=args.epochs, callbacks=callbacks,
+                            verbose=args.verbose)
+    except KeyboardInterrupt:
+        common.write_summary(out, {**partial, "status": "interrupted", "history": progress.history(model.history),
+                                   "resume": f"add --resume --out {out} to the same command"})
+        print(f"[metric_learning] interrupted: the finished epochs are checkpointed in {out}; add --resume")
+        raise
+    full_history = progress.history(history)
     selection = {}
     if val is not None:
-        recalls = [float(v) for v in history.history["val_recall_at_1"]]
+        recalls = [float(v) for v in full_history["val_recall_at_1"]]
         model.load_weights(best_path)
         selection = {"val_images": int(len(val[0])), "val_recall@1": recalls,
                      "selected_epoch": int(np.argmax(recalls)) + 1,
@@ -219,12 +229,13 @@ def train(args):
         "run": run, "row": row_name(args.loss, args.center_coef, args.class_coef),
         "args": {k: v for k, v in vars(args).items() if k != "ablation"},
         "train_images": int(len(xtr)), "test_images": int(len(xte)),
-        "loss_history": [float(v) for v in history.history["loss"]],
+        "loss_history": [float(v) for v in full_history["loss"]], "status": "complete",
         "epoch_seconds": [round(t, 2) for t in timer.times], "model_path": model_path, **result, **selection,
     }
     if args.space == "poincare":
         summary["c"] = model.curvature
     common.write_summary(out, summary)
+    progress.finish()
     print(f"[metric_learning] {summary['row']}: centroid acc {result['centroid_acc']:.4f} (train centroids), "
           f"{result['centroid_acc_transductive']:.4f} (test centroids), recall@1 {result['recall@1']:.4f}")
     return summary
@@ -247,10 +258,9 @@ def ablation(args):
              "| recall@1 |", "|---|---|---|---|"]
     lines += [f"| {r['row']} | {100 * r['centroid_acc']:.1f} | {100 * r['centroid_acc_transductive']:.1f} | "
               f"{100 * r['recall@1']:.1f} |" for r in rows]
-    with open(os.path.join(out, "ablation.json"), "w") as f:
-        json.dump({"args": vars(args), "rows": rows}, f, indent=1, default=str)
-    with open(os.path.join(out, "ablation.md"), "w") as f:
-        f.write("\n".join(lines) + "\n")
+    common.write_text(os.path.join(out, "ablation.json"),
+                      json.dumps({"args": vars(args), "rows": rows}, indent=1, default=str))
+    common.write_text(os.path.join(out, "ablation.md"), "\n".join(lines) + "\n")
     print("\n".join(lines))
     return rows
 

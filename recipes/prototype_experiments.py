@@ -144,12 +144,10 @@ def main(argv=None):
                       **{k: summary[k] for k in ("test_accuracy", "final_train_loss", "epoch_seconds",
                                                  "train_images", "long_tail")},
                       "backend": summary["backend"]}
-            with open(results, "a") as f:
-                f.write(json.dumps(record) + "\n")
+            common.append_jsonl(results, record)
             rows[key] = record
     text = tables(args, rows)
-    with open(os.path.join(args.out, "tables.md"), "w") as f:
-        f.write(text)
+    common.write_text(os.path.join(args.out, "tables.md"), text)
     print(text)
     return rows
 
