@@ -146,3 +146,18 @@ def test_cross_backend_load_and_fit():
         target = "torch" if "torch" in other_backends() else "tensorflow"
         out = load_on_other_backend(path, target, script)
     assert "OK" in out
+
+
+@pytest.mark.skipif(keras.backend.backend() != "torch", reason="torch.compile only (issue 13, item 7)")
+def test_trains_under_torch_jit_compile():
+    """The centre update used to fail inside torch.compile ("non-differentiable view input mutations")."""
+    x = np.random.default_rng(0).normal(size=(32, 4)).astype("float32")
+    y = np.arange(32) % 3
+    spec = zoo.heads.get("center", 3, 4)
+    emb, lab = keras.Input((4,)), keras.Input((), dtype="int32")
+    model = keras.Model([emb, lab], spec.layer(keras.layers.Dense(4)(emb), labels=lab))
+    model.compile("adam", loss=spec.loss, jit_compile=True)
+    before = keras.ops.convert_to_numpy(spec.layer.centers).copy()
+    history = model.fit([x, y], y, epochs=1, batch_size=16, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+    assert np.abs(keras.ops.convert_to_numpy(spec.layer.centers) - before).max() > 0

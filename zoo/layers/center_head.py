@@ -99,7 +99,8 @@ class CenterHead(keras.layers.Layer):
     def call(self, inputs, labels=None, training=None):
         x = ops.cast(inputs, "float32")
         scores = ops.cast(self.classifier(x), "float32")
-        centers = ops.stop_gradient(ops.convert_to_tensor(self.centers))
+        centers = ops.stop_gradient(ops.copy(self.centers))  # a copy: torch.compile refuses a read that shares the
+        # storage of the variable assigned below ("non-differentiable view input mutations")
         if labels is None:
             dist = ops.min(euclidean.pairwise_sq_dist(x, centers), axis=-1)
         else:
