@@ -15,6 +15,8 @@ import struct
 
 import numpy as np
 
+from zoo._io import atomic_path
+
 __all__ = ["read_idx", "write_idx", "IDX_IMAGES_MAGIC", "IDX_LABELS_MAGIC", "IDXFormatError"]
 
 #: Magic number of a uint8 array with 3 dimensions (images ``[N, rows, cols]``).
@@ -120,7 +122,8 @@ def write_idx(path, array):
     magic = (code << 8) | array.ndim
     header = struct.pack(">I", magic) + struct.pack(">" + "I" * array.ndim, *array.shape)
     path = os.fspath(path)
-    with _open(path, "wb") as f:
-        f.write(header)
-        f.write(np.ascontiguousarray(array, dtype=_TYPES[code]).tobytes())
+    with atomic_path(path) as tmp:  # same ending (".gz" picks gzip); a failed write keeps any previous file
+        with _open(tmp, "wb") as f:
+            f.write(header)
+            f.write(np.ascontiguousarray(array, dtype=_TYPES[code]).tobytes())
     return path
