@@ -1,8 +1,8 @@
 """Exponential triplet loss (Urtans et al., ICCDA 2020): L_exp + C_center·L_center on embeddings.
 
 The pure function `exponential_triplet_loss` does the work; `ExponentialTripletLoss` is the thin
-Keras wrapper. The class term (C_class·L_class) is a classification head on the embedding, i.e. a
-second model output with its own cross-entropy (see recipes/metric_learning.py).
+Keras wrapper. The class term (C_class·L_class) is a classification head on the embedding with its own
+cross-entropy: `zoo.models.EmbeddingModel(..., class_coef=C)` holds it (recipes/metric_learning.py uses it).
 """
 
 import keras
@@ -80,9 +80,9 @@ class ExponentialTripletLoss(FunctionLoss):
         L_center = -log(1 - mean_a max(p_a - c_n/2, 0) / (1 - c_n/2))   (exp13's center term)
         L = w_p·L_pos + w_n·L_neg + C_center·L_center
 
-    The full objective of the paper adds C_class·L_class, a softmax head on the embedding: make the
-    model two-output (embedding, logits) and give the logits `SparseCategoricalCrossentropy(
-    from_logits=True)` with loss weight C_class/K (the reference averages CE over B×K).
+    The full objective of the paper adds C_class·L_class, a softmax head on the embedding with
+    `SparseCategoricalCrossentropy(from_logits=True)` at weight C_class/K (the reference averages CE over
+    B×K): `zoo.models.EmbeddingModel(..., class_coef=C_class)` adds it inside the model (one output, one loss).
 
     Args:
         num_classes: K, the number of training classes (sets c_n).
