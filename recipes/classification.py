@@ -114,11 +114,12 @@ def train(args):
     model = build_model(args, xtr.shape[1:], data.num_classes)
     model.compile(optimizer=make_optimizer(args.optimizer, args.lr))
     model.adapt(xtr)  # normalisation statistics of the training images (not of the augmented batches)
-    train_ds = common.raw_image_dataset(xtr, ytr, args.batch_size, shuffle=True, augment=_augment(args),
-                                        seed=args.seed)
 
     timer = common.epoch_timer()
     progress = common.RunProgress(out, resume=args.resume)
+    # Epoch e's batches depend on (seed, e) only, so a resumed run continues with the batches the run would have seen.
+    train_ds, steps = common.epoch_image_dataset(xtr, ytr, args.batch_size, seed=args.seed,
+                                                 first_epoch=progress.initial_epoch, augment=_augment(args))
     best_path = os.path.join(out, BEST_WEIGHTS)
     # The best-epoch checkpoint comes before the head's callbacks, so it saves the weights that were just validated
     # (a callback that changes the model between epochs, PrototypeReassignment, runs after it); the latest-epoch
@@ -136,11 +137,10 @@ def train(args):
     partial = {"run": run_name, "dataset": args.dataset, "head": args.head, "epochs": args.epochs,
                "train_images": int(sizes[0]), "val_images": int(sizes[2]), "test_images": int(sizes[1])}
     try:
-        # The tf.data pipeline already reshuffles every epoch; shuffle=False only silences keras.
-        history = model.fit(train_ds, epochs=args.epochs, callbacks=callbacks, verbose=args.verbose, shuffle=False,
-                            validation_data=val, validation_batch_size=EVAL_BATCH)
+        history = model.fit(train_ds, epochs=args.epochs, steps_per_epoch=steps, callbacks=callbacks,
+                            verbose=args.verbose, validation_data=val, validation_batch_size=EVAL_BATCH)
     except KeyboardInterrupt:
-        common.write_summary(out, {**partial, "status": "interrupted", "history": progress.history(model.history),
+        common.write_summary(out, {**partial, "status": "interrupted", "history": progress.finished_epochs(),
                                    "resume": f"add --resume --out {out} to the same command"})
         print(f"[classification] interrupted: the finished epochs are checkpointed in {out}; add --resume to continue")
         raise

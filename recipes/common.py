@@ -200,17 +200,51 @@ def raw_image_dataset(x, y, batch_size, shuffle=False, augment=None, seed=0):
         ds = ds.shuffle(len(x), seed=int(seed), reshuffle_each_iteration=True)
     ds = ds.batch(int(batch_size))
     if layers:
-        def augment_batch(images, labels):
-            images = tf.cast(images, tf.float32)
-            if len(images.shape) == 3:
-                images = images[..., None]
-            for layer in layers:
-                images = tf.convert_to_tensor(layer(images, training=True))
-            images = tf.cast(tf.clip_by_value(tf.round(images), 0.0, 255.0), tf.uint8)
-            return (images[..., 0] if x.ndim == 3 else images), labels
-
-        ds = ds.map(augment_batch)
+        ds = ds.map(lambda images, labels: _augmented(images, labels, layers, x.ndim))
     return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def epoch_image_dataset(x, y, batch_size, seed=0, first_epoch=0, augment=None):
+    """The training pipeline of raw pixels whose epoch e is a function of (seed, e) alone: `(dataset, steps)`.
+
+    Epoch e visits the images in the order `stateless_shuffle(range(N), seed=(seed, e))`, batched; the dataset
+    starts at `first_epoch` and never ends (pass `steps_per_epoch=steps` to `fit`). A run resumed at epoch k
+    (`--resume`) therefore sees the same batches as the uninterrupted run did from epoch k on, which
+    `reshuffle_each_iteration` cannot give (its order depends on how many epochs this process has run).
+    Augmentation ("flip", "crop", "flip_crop") uses Keras' random layers, whose draws are not tied to the epoch:
+    with it a resumed run is statistically, not bitwise, the same.
+    """
+    import math
+
+    import tensorflow as tf
+
+    n = len(x)
+    steps = math.ceil(n / int(batch_size))
+    images, labels = tf.constant(x), tf.constant(y.astype("int32"))
+
+    def epoch(e):
+        order = tf.random.experimental.stateless_shuffle(tf.range(n, dtype=tf.int64),
+                                                         seed=tf.stack([tf.constant(int(seed), tf.int64), e]))
+        return tf.data.Dataset.from_tensor_slices(order).batch(int(batch_size))
+
+    ds = tf.data.Dataset.range(int(first_epoch), 2 ** 62).flat_map(epoch)
+    ds = ds.map(lambda idx: (tf.gather(images, idx), tf.gather(labels, idx)))
+    layers = _augment_layers(augment, x.shape[1], x.shape[2], seed)
+    if layers:
+        ds = ds.map(lambda im, lab: _augmented(im, lab, layers, x.ndim))
+    return ds.prefetch(tf.data.AUTOTUNE), steps
+
+
+def _augmented(images, labels, layers, ndim):
+    import tensorflow as tf
+
+    images = tf.cast(images, tf.float32)
+    if len(images.shape) == 3:
+        images = images[..., None]
+    for layer in layers:
+        images = tf.convert_to_tensor(layer(images, training=True))
+    images = tf.cast(tf.clip_by_value(tf.round(images), 0.0, 255.0), tf.uint8)
+    return (images[..., 0] if ndim == 3 else images), labels
 
 
 def _augment_layers(augment, height, width, seed):
@@ -332,6 +366,7 @@ class RunProgress:
         import keras
 
         from zoo._io import atomic_write_text
+        from zoo.callbacks import StopOnInterrupt
 
         progress = self
 
@@ -341,13 +376,23 @@ class RunProgress:
                 self.epochs = {}
 
             def on_epoch_end(self, epoch, logs=None):
+                if StopOnInterrupt.stopped(self.model):  # a Ctrl-C cut this epoch short: not a finished epoch
+                    return
                 for k, v in (logs or {}).items():
                     self.epochs.setdefault(k, []).append(float(v))
                 merged = {k: list(progress.previous.get(k, [])) + vs for k, vs in self.epochs.items()}
                 atomic_write_text(os.path.join(progress.out, PROGRESS_FILE),
                                   json.dumps({"epochs_done": epoch + 1, "history": merged}, indent=1))
 
-        return [self.backup, ProgressLog()]
+        self.log = ProgressLog()
+        return [self.backup, self.log]
+
+    def finished_epochs(self):
+        """The history of the finished epochs only (an epoch cut short by Ctrl-C is left out)."""
+        logged = getattr(self, "log", None)
+        new = {} if logged is None else logged.epochs
+        keys = set(self.previous) | set(new)
+        return {k: [float(v) for v in self.previous.get(k, [])] + list(new.get(k, [])) for k in keys}
 
     def finish(self):
         """The run completed: drop the backup (the saved model is the final state)."""

@@ -189,7 +189,7 @@ def main(argv=None):
     try:
         history = model.fit(train_ds, epochs=args.epochs, callbacks=callbacks, verbose=args.verbose)
     except KeyboardInterrupt:
-        common.write_summary(out, {**partial, "status": "interrupted", "history": progress.history(model.history),
+        common.write_summary(out, {**partial, "status": "interrupted", "history": progress.finished_epochs(),
                                    "resume": f"add --resume --out {out} to the same command"})
         print(f"[fewshot] interrupted: the finished epochs are checkpointed in {out}; add --resume to continue")
         raise

@@ -207,7 +207,7 @@ def train(args):
         history = model.fit(xtr, ytr, p=args.p, k=args.k, seed=args.seed, epochs=args.epochs, callbacks=callbacks,
                             verbose=args.verbose)
     except KeyboardInterrupt:
-        common.write_summary(out, {**partial, "status": "interrupted", "history": progress.history(model.history),
+        common.write_summary(out, {**partial, "status": "interrupted", "history": progress.finished_epochs(),
                                    "resume": f"add --resume --out {out} to the same command"})
         print(f"[metric_learning] interrupted: the finished epochs are checkpointed in {out}; add --resume")
         raise

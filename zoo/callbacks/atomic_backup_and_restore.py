@@ -6,6 +6,7 @@ import os
 import keras
 
 from zoo._io import atomic_path, atomic_write_text
+from zoo.callbacks.stop_on_interrupt import StopOnInterrupt
 
 __all__ = ["AtomicBackupAndRestore"]
 
@@ -19,7 +20,9 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
     `fit` with the same callback resumes from there. Keras writes both files in place, so a `kill -9` during
     the write leaves a truncated checkpoint; here each goes to a temporary file in the same folder and is
     renamed over the old one, so the folder always holds a complete checkpoint (the weights are renamed
-    first, then the epoch: a crash between the two renames, microseconds apart, repeats one epoch).
+    first, then the epoch: a crash between the two renames, microseconds apart, repeats one epoch). An epoch cut
+    short by Ctrl-C (`zoo.callbacks.StopOnInterrupt`) is not saved: the checkpoint stays at the last complete
+    epoch, so a resumed run repeats the interrupted epoch from its start.
 
     Args:
         backup_dir: folder of the checkpoint.
@@ -38,6 +41,11 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
     def __init__(self, backup_dir, save_freq="epoch", delete_checkpoint=False):
         super().__init__(backup_dir, save_freq=save_freq, double_checkpoint=False,
                          delete_checkpoint=delete_checkpoint)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if StopOnInterrupt.stopped(self.model):  # a Ctrl-C cut this epoch short: keep the last complete one
+            return
+        super().on_epoch_end(epoch, logs)
 
     def _save_model(self):
         os.makedirs(self.backup_dir, exist_ok=True)

@@ -3,6 +3,7 @@
 import keras
 
 from zoo._io import atomic_path
+from zoo.callbacks.stop_on_interrupt import StopOnInterrupt
 
 __all__ = ["AtomicModelCheckpoint"]
 
@@ -36,6 +37,8 @@ class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
         return dict(self._config)
 
     def _save_model(self, epoch, batch, logs):
+        if StopOnInterrupt.stopped(self.model):  # an epoch cut short by Ctrl-C is not a candidate
+            return
         filepath = self._get_file_path(epoch, batch, logs)
         if not self._should_save_model(epoch, batch, logs, filepath):
             return

@@ -9,14 +9,18 @@ import keras
 
 __all__ = ["StopOnInterrupt"]
 
+# Attribute set on the model while a Ctrl-C is stopping its fit.
+_MARK = "_zoo_stopped_by_interrupt"
+
 
 @keras.saving.register_keras_serializable(package="zoo")
 class StopOnInterrupt(keras.callbacks.Callback):
     """Turn Ctrl-C (SIGINT) during `fit` into `model.stop_training = True`; a second Ctrl-C aborts at once.
 
     The first Ctrl-C lets the running batch finish, stops training, and lets every callback's `on_train_end`
-    run (checkpoints, logs); `interrupted` is then True (the task models of `zoo.models` raise
-    `KeyboardInterrupt` after `fit` returns, so a script still stops). A second Ctrl-C restores the previous
+    run (logs; the checkpoint callbacks of `zoo.callbacks` do not save the unfinished epoch: `stopped(model)`);
+    `interrupted` is then True (the task models of `zoo.models` raise `KeyboardInterrupt` after `fit`
+    returns, so a script still stops). A second Ctrl-C restores the previous
     handler and raises `KeyboardInterrupt` immediately. The handler is installed only while `fit` runs, and only
     from the main thread (Python delivers signals there).
 
@@ -49,6 +53,7 @@ class StopOnInterrupt(keras.callbacks.Callback):
         self.signal_time = time.time()
         if self.model is not None:
             self.model.stop_training = True
+            object.__setattr__(self.model, _MARK, True)  # untracked attribute, read by `StopOnInterrupt.stopped`
         if self.verbose:
             print("\n[StopOnInterrupt] Ctrl-C: stopping after the current batch (press Ctrl-C again to abort now)",
                   file=sys.stderr, flush=True)
@@ -58,9 +63,16 @@ class StopOnInterrupt(keras.callbacks.Callback):
             signal.signal(signal.SIGINT, self._previous)
             self._previous = None
 
+    @staticmethod
+    def stopped(model):
+        """Whether a Ctrl-C stopped `model`'s current `fit` mid-epoch: the epoch that ends then is incomplete, so
+        checkpoints (`AtomicBackupAndRestore`, `AtomicModelCheckpoint`) skip it."""
+        return bool(model is not None and model.__dict__.get(_MARK, False))
+
     def on_train_begin(self, logs=None):
         self.interrupted = False
         self.stopped_epoch = None
+        object.__setattr__(self.model, _MARK, False)
         if threading.current_thread() is threading.main_thread():
             self._previous = signal.signal(signal.SIGINT, self._handler)
 
