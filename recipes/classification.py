@@ -137,14 +137,12 @@ def train(args):
     partial = {"run": run_name, "dataset": args.dataset, "head": args.head, "epochs": args.epochs,
                "train_images": int(sizes[0]), "val_images": int(sizes[2]), "test_images": int(sizes[1])}
     try:
-        history = model.fit(train_ds, epochs=args.epochs, steps_per_epoch=steps, callbacks=callbacks,
+        model.fit(train_ds, epochs=args.epochs, steps_per_epoch=steps, callbacks=callbacks,
                             verbose=args.verbose, validation_data=val, validation_batch_size=EVAL_BATCH)
     except KeyboardInterrupt:
-        common.write_summary(out, {**partial, "status": "interrupted", "history": progress.finished_epochs(),
-                                   "resume": f"add --resume --out {out} to the same command"})
-        print(f"[classification] interrupted: the finished epochs are checkpointed in {out}; add --resume to continue")
+        progress.interrupted(partial, "classification")
         raise
-    full_history = progress.history(history)
+    full_history = progress.finished_epochs()
     try:
         selection = _restore_best(model, full_history, val, best_path)
         test = model.evaluate(xte, yte, batch_size=EVAL_BATCH, verbose=0, return_dict=True)

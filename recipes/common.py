@@ -330,7 +330,7 @@ class RunProgress:
     `callbacks()` gives `zoo.callbacks.AtomicBackupAndRestore(out/backup)` (every epoch) and a logger that writes the
     history so far to out/progress.json after every epoch (atomically). Without `resume` a folder holding an
     unfinished run is refused (its work would be overwritten); with it, `fit` continues from the last finished
-    epoch and `history(h)` prepends the epochs run before. `finish()` removes the backup of a completed run.
+    epoch and `finished_epochs()` holds the epochs run before it too. `finish()` removes the backup of a completed run.
     """
 
     def __init__(self, out, resume=False):
@@ -350,12 +350,6 @@ class RunProgress:
                 self.previous = {k: v[:done] for k, v in json.load(f)["history"].items()}
             print(f"[resume] continuing {out} after epoch {done}")
         self.initial_epoch = done
-
-    def history(self, history=None):
-        """The whole run's per-epoch history: the epochs before a resume, then `history` (a Keras History)."""
-        new = {} if history is None else history.history
-        keys = set(self.previous) | set(new)
-        return {k: [float(v) for v in self.previous.get(k, [])] + [float(v) for v in new.get(k, [])] for k in keys}
 
     def best(self, key, mode="max"):
         """Best value of `key` over the epochs run before a resume (None if none): a checkpoint's threshold."""
@@ -386,6 +380,13 @@ class RunProgress:
 
         self.log = ProgressLog()
         return [self.backup, self.log]
+
+    def interrupted(self, summary, recipe):
+        """After Ctrl-C: write metrics.json with `summary`, status "interrupted" and the finished epochs' history,
+        and say how to resume."""
+        write_summary(self.out, {**summary, "status": "interrupted", "history": self.finished_epochs(),
+                                 "resume": f"add --resume --out {self.out} to the same command"})
+        print(f"[{recipe}] interrupted: the finished epochs are checkpointed in {self.out}; add --resume to continue")
 
     def finished_epochs(self):
         """The history of the finished epochs only (an epoch cut short by Ctrl-C is left out)."""

@@ -187,13 +187,11 @@ def main(argv=None):
           + f"; {model.count_params():,} parameters")
     partial = {"run": run_name, "dataset": args.dataset, "geometry": args.geometry, "epochs": args.epochs}
     try:
-        history = model.fit(train_ds, epochs=args.epochs, callbacks=callbacks, verbose=args.verbose)
+        model.fit(train_ds, epochs=args.epochs, callbacks=callbacks, verbose=args.verbose)
     except KeyboardInterrupt:
-        common.write_summary(out, {**partial, "status": "interrupted", "history": progress.finished_epochs(),
-                                   "resume": f"add --resume --out {out} to the same command"})
-        print(f"[fewshot] interrupted: the finished epochs are checkpointed in {out}; add --resume to continue")
+        progress.interrupted(partial, "fewshot")
         raise
-    hist = progress.history(history)
+    hist = progress.finished_epochs()
     try:
         result = model.evaluate_episodes(test_split, way=args.way, episodes=args.test_episodes, seed=args.seed + 2,
                                          verbose=1 if args.verbose else 0)

@@ -204,14 +204,12 @@ def train(args):
           f"{len(xte)} test images, P x K = {args.p} x {args.k}, {model.count_params():,} parameters")
     partial = {"run": run, "row": row_name(args.loss, args.center_coef, args.class_coef), "epochs": args.epochs}
     try:
-        history = model.fit(xtr, ytr, p=args.p, k=args.k, seed=args.seed, epochs=args.epochs, callbacks=callbacks,
+        model.fit(xtr, ytr, p=args.p, k=args.k, seed=args.seed, epochs=args.epochs, callbacks=callbacks,
                             verbose=args.verbose)
     except KeyboardInterrupt:
-        common.write_summary(out, {**partial, "status": "interrupted", "history": progress.finished_epochs(),
-                                   "resume": f"add --resume --out {out} to the same command"})
-        print(f"[metric_learning] interrupted: the finished epochs are checkpointed in {out}; add --resume")
+        progress.interrupted(partial, "metric_learning")
         raise
-    full_history = progress.history(history)
+    full_history = progress.finished_epochs()
     selection = {}
     if val is not None:
         recalls = [float(v) for v in full_history["val_recall_at_1"]]

@@ -349,38 +349,11 @@ class ProtoNet(Task):
                                  resample=False)
         return zoo.metrics.evaluate_episodes(_EpisodeScorer(self, shot, query), data, verbose=verbose)
 
-    # -- plumbing ----------------------------------------------------------------------------------------------
-    def embed(self, images, batch_size=None, verbose=0):
-        """Embeddings `[N, d]` of raw images in the model's geometry (numpy): ball points for "poincare"."""
-        data = _inputs.predict_feed(images, f"{type(self).__name__}.embed")
-        return self._points_model().predict(data, batch_size=batch_size, verbose=verbose)
-
-    def _points_model(self):
-        embedder = self.__dict__.get("_proto_embedder")
-        if embedder is None:
-            embedder = _PointsModel(self)
-            object.__setattr__(self, "_proto_embedder", embedder)  # untracked: not a part of the saved model
-        return embedder
-
     def get_config(self):
         return {**super().get_config(), "geometry": self.geometry_name, "c": self.c,
                 "embedding_dim": self.embedding_dim, "shot": self.shot, "query": self.query,
                 "temperature": self.temperature, "riemannian": self.riemannian, "train_c": self.train_c,
                 "backbone_options": self.backbone_options}
-
-
-class _PointsModel(keras.Model):
-    """`task.embed_tensor` as a model that tracks every layer it reads (preprocessor, backbone, ToPoincare), so
-    that a trainable c is an argument of its compiled predict step on JAX, not a constant of the first trace."""
-
-    def __init__(self, task):
-        super().__init__(name=f"{task.name}_points")
-        self.task_layers = [task.preprocessor, task.backbone] + ([task.to_poincare] if task.to_poincare else [])
-        object.__setattr__(self, "_task", task)
-        self.built = True
-
-    def call(self, images):
-        return self._task.embed_tensor(images)
 
 
 class _EpisodeScorer:
@@ -398,7 +371,7 @@ class _EpisodeScorer:
             raise ValueError(f"{where}: an episode of {len(x)} images is not (shot + query) * way = ({self.shot} + "
                              f"{self.query}) * way with way >= 2; pass the `shot` and `query` the episodes hold.")
         way = len(x) // group
-        points = self.model._points_model().predict_on_batch(x)
+        points = self.model._embedding_model().predict_on_batch(x)
         points = np.asarray(ops.convert_to_numpy(points))
         index = np.tile(np.arange(way), self.shot)
         return self.model.episode_scores(points[:self.shot * way], index, way, points[self.shot * way:])

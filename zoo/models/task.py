@@ -187,11 +187,15 @@ class Task(keras.Model):
     def embed(self, images, batch_size=None, verbose=0):
         """Embeddings `[N, d]` of raw images (array or dataset), in the head's geometry (numpy)."""
         data = _inputs.predict_feed(images, f"{type(self).__name__}.embed")
+        return self._embedding_model().predict(data, batch_size=batch_size, verbose=verbose)
+
+    def _embedding_model(self):
+        """`embed_tensor` as a cached model (batched, compiled predict; every layer of the task tracked)."""
         embedder = self.__dict__.get("_embedder")
         if embedder is None:
             embedder = _Embedder(self)
             object.__setattr__(self, "_embedder", embedder)  # untracked: not a part of the saved model
-        return embedder.predict(data, batch_size=batch_size, verbose=verbose)
+        return embedder
 
     def save(self, filepath, overwrite=True, **kwargs):
         """`keras.Model.save`, atomically for `.keras` files: a crash mid-write keeps the previous file."""
