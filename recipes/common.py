@@ -402,11 +402,36 @@ class RunProgress:
         shutil.rmtree(os.path.join(self.out, BACKUP_DIR), ignore_errors=True)
 
 
+def provenance():
+    """How this process was started and from which code: `command` (the `python -m recipes.X ...` line that
+    reproduces the run), `commit` (git HEAD of the checkout, None outside one) and `dirty` (uncommitted changes
+    to tracked files). Published models carry these in their manifest entry and card."""
+    import shlex
+
+    main = sys.modules.get("__main__")
+    spec = getattr(main, "__spec__", None)
+    program = f"python -m {spec.name}" if spec is not None and spec.name else f"python {sys.argv[0]}"
+    command = " ".join([program] + [shlex.quote(a) for a in sys.argv[1:]])
+
+    def git(*args):
+        try:
+            out = subprocess.run(["git", "-C", ROOT, *args], capture_output=True, text=True, timeout=10)
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return out.stdout.strip() if out.returncode == 0 else None
+
+    commit = git("rev-parse", "HEAD")
+    status = git("status", "--porcelain", "--untracked-files=no") if commit else None
+    return {"command": command, "commit": commit, "dirty": bool(status) if commit else None}
+
+
 def write_summary(out_dir, summary):
     """Write `summary` (a dict) to out_dir/metrics.json, with the backend and versions, and return the path."""
     import keras
 
     summary = dict(summary)
+    for key, value in provenance().items():
+        summary.setdefault(key, value)
     summary.setdefault("backend", keras.backend.backend())
     summary.setdefault("keras", keras.__version__)
     summary.setdefault("python", platform.python_version())
