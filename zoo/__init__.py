@@ -14,6 +14,7 @@ Subpackages (all reachable after a plain `import zoo`):
     zoo.backbones   image encoders mapping images to embeddings
     zoo.heads       registry: head name -> layer, loss, metrics, callbacks
     zoo.models      task models: ImageClassifier, EmbeddingModel, ProtoNet (preprocessing inside)
+    zoo.pretrained  the published zoo: list, download (sha256-verified), cache and load pretrained models
     zoo.viz         plots (matplotlib imported lazily)
 
 Importing `zoo` registers every layer, loss, metric and callback with keras.saving, so `.keras` files
@@ -28,7 +29,7 @@ Example:
 __version__ = "0.1.0"
 
 # Dependency order: geometry -> layers, losses -> prototypes, metrics, callbacks -> data, backbones
-# -> viz -> heads -> models (no module imports upward, so no cycles).
+# -> viz -> heads -> models -> pretrained (no module imports upward, so no cycles).
 from zoo import (
     backbones,
     callbacks,
@@ -39,11 +40,13 @@ from zoo import (
     losses,
     metrics,
     models,
+    pretrained,
     prototypes,
     viz,
 )
 
 __all__ = [
     "__version__",
-    "backbones", "callbacks", "data", "geometry", "heads", "layers", "losses", "metrics", "models", "prototypes", "viz",
+    "backbones", "callbacks", "data", "geometry", "heads", "layers", "losses", "metrics", "models", "pretrained",
+    "prototypes", "viz",
 ]
