@@ -7,6 +7,7 @@ YAML double-quoted scalar, so names and protocol texts never break the YAML.
 """
 
 import json
+import re
 
 __all__ = ["DATASET_INFO", "TASK_TITLES", "headline", "render_card", "render_table", "replace_block",
            "TABLE_START", "TABLE_END"]
@@ -57,10 +58,11 @@ def _pct(value):
 
 def _metric_label(name):
     """'5way1shot_accuracy' -> '5-way 1-shot accuracy'; others unchanged."""
-    if name.endswith("_accuracy") and "way" in name and "shot" in name:
-        head = name[: -len("_accuracy")]
-        way, shot = head.split("way", 1)
-        return f"{way}-way {shot[:-len('shot')]}-shot accuracy"
+    for suffix, what in (("_accuracy", "accuracy"), ("_ci95", "95% CI")):
+        head = name[: -len(suffix)]
+        if name.endswith(suffix) and re.fullmatch(r"\d+way\d+shot", head):
+            way, shot = head[: -len("shot")].split("way")
+            return f"{way}-way {shot}-shot {what}"
     return name
 
 
@@ -143,8 +145,10 @@ def render_card(entry, recipe_numbers=None, backends=("tensorflow", "jax", "torc
     metrics = entry.get("metrics") or {}
     out = [front_matter(entry), "", f"# {name}", "", entry.get("description", "").strip(), "",
            "## What it is", ""]
+    no_head = {"few_shot": "none: queries go to the nearest class prototype of the episode's support images "
+                           "(ProtoNet)"}.get(entry["task"], "none: the embedding is the output")
     facts = [("task", task_title), ("dataset", dataset_name(dataset)), ("backbone", entry.get("backbone")),
-             ("head", entry.get("head") or "none (the embedding is the output)"),
+             ("head", entry.get("head") or no_head),
              ("geometry of the embedding", entry.get("geometry")), ("embedding dimension", entry.get("embedding_dim"))]
     if entry.get("num_classes"):
         facts.append(("classes", entry["num_classes"]))
@@ -155,17 +159,30 @@ def render_card(entry, recipe_numbers=None, backends=("tensorflow", "jax", "torc
     out += ["", "## Load it", "", "```python", "import zoo", "", f'model = zoo.pretrained.load("{name}")', "```", "",
             "A ready task model on the TensorFlow, JAX and PyTorch backends (uncompiled: call `model.compile()` "
             "before `fit`).", "", "## Metrics on the test protocol", ""]
-    cols = [b for b in backends]
-    out.append("| metric | value | protocol | " + " | ".join(cols) + " |")
-    out.append("|---|---|---|" + "---|" * len(cols))
+    cols = list(backends)
+    texts = list(dict.fromkeys(m.get("protocol", "") for m in metrics.values()))
+    if len(texts) == 1:
+        out += [f"Protocol: {texts[0]}.", ""]
+    out.append("| metric | value | " + ("" if len(texts) == 1 else "protocol | ") + " | ".join(cols) + " |")
+    out.append("|---|---|" + ("" if len(texts) == 1 else "---|") + "---|" * len(cols))
     for metric_name in sorted(metrics):
+        if metric_name.endswith("_ci95") and metric_name[: -len("_ci95")] + "_accuracy" in metrics:
+            continue  # shown as the ± of its accuracy
         m = metrics[metric_name]
-        per = [format_value(metric_name, (m.get("by_backend") or {}).get(b)) for b in cols]
-        out.append(f"| {_metric_label(metric_name)} | {format_value(metric_name, m['value'])} | "
-                   f"{m.get('protocol', '')} | " + " | ".join(per) + " |")
+        ci = metrics.get(metric_name[: -len("_accuracy")] + "_ci95") if metric_name.endswith("_accuracy") else None
+
+        def shown(value, backend=None, name=metric_name, ci=ci):
+            if ci is None or value is None:
+                return format_value(name, value)
+            half = ci["value"] if backend is None else (ci.get("by_backend") or {}).get(backend)
+            return f"{100 * value:.2f} ± {100 * half:.2f} %" if half is not None else format_value(name, value)
+
+        per = [shown((m.get("by_backend") or {}).get(b), b) for b in cols]
+        out.append(f"| {_metric_label(metric_name)} | {shown(m['value'])} | "
+                   + ("" if len(texts) == 1 else f"{m.get('protocol', '')} | ") + " | ".join(per) + " |")
     out += ["", f"`value` is the publishing backend's ({cols[0]}); each backend's column is what "
-            f"`zoo.pretrained.evaluate(model, info(\"{name}\")[\"protocol\"])` gives there, and the test suite checks "
-            "that each is reproduced exactly.", ""]
+            f"`zoo.pretrained.evaluate(model, zoo.pretrained.info(\"{name}\")[\"protocol\"])` gives there, and the "
+            "test suite checks that each is reproduced exactly.", ""]
     if recipe_numbers:
         out += ["The training recipe reported its own test number(s), measured its own way:", ""]
         for label, value, how in recipe_numbers:
@@ -181,7 +198,9 @@ def render_card(entry, recipe_numbers=None, backends=("tensorflow", "jax", "torc
         out.append("")
     out += ["## How it was trained", "", "```bash", entry.get("command", ""), "```", "",
             f"- code: commit `{entry.get('commit')}` of keras-geometric-zoo, Keras {entry.get('keras_version')}, "
-            f"{entry.get('backend')} backend",
+            f"{entry.get('backend')} backend"
+            + (" (**trained from uncommitted changes**: published with --allow-dirty, the commit alone does not "
+               "reproduce it)" if entry.get("dirty") else ""),
             f"- budget: {train.get('budget')}",
             f"- epochs: {train.get('epochs')}, seed: {train.get('seed')}, selected epoch: "
             f"{train.get('selected_epoch') if train.get('selected_epoch') is not None else 'the last'}",

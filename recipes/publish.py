@@ -56,6 +56,8 @@ RESULT_MARK = "ZOO_PUBLISH_RESULT "
 MODEL_FILE = "model.keras"
 CARD_FILE = "README.md"
 CODE_LICENCE = "Apache-2.0"
+#: recipes.metric_learning's --loss values, as the description names them.
+LOSS_NAMES = {"exp": "exponential triplet", "std": "triplet", "contrastive": "contrastive"}
 
 
 class PublishError(ValueError):
@@ -249,8 +251,9 @@ def _description(task, facts, model, geometry):
                 "few-shot class split (train classes, tested on unseen classes). `predict_episode(support, labels, "
                 "queries)` classifies queries by their nearest class prototype.")
     if task == "metric_learning":
-        return (f"{backbone} embedding model on {ds} ({dim}-d {geometry} embedding, loss "
-                f"{facts.get('loss', 'see the command')}), for retrieval: `embed`, `retrieve`, `evaluate_retrieval`.")
+        loss = LOSS_NAMES.get(facts.get("loss"), facts.get("loss") or "see the command")
+        return (f"{backbone} embedding model on {ds} ({dim}-d {geometry} embedding, {loss} loss), for retrieval: "
+                "`embed`, `retrieve`, `evaluate_retrieval`.")
     return f"{backbone} re-ID embedding model on {ds} ({dim}-d {geometry} embedding)."
 
 
