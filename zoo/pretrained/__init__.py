@@ -13,5 +13,7 @@ Publishing is `python -m recipes.publish RUN_DIR --name NAME` (weights/<name>/, 
 from zoo.pretrained._download import WeightsUnavailableError, fetch, path
 from zoo.pretrained._load import load
 from zoo.pretrained._manifest import TASKS, info, list_weights
+from zoo.pretrained.protocols import PROTOCOLS, check_protocol, describe_protocol, evaluate, register_protocol
 
-__all__ = ["list_weights", "info", "path", "load", "fetch", "TASKS", "WeightsUnavailableError"]
+__all__ = ["list_weights", "info", "path", "load", "fetch", "TASKS", "WeightsUnavailableError",
+           "evaluate", "register_protocol", "describe_protocol", "check_protocol", "PROTOCOLS"]
