@@ -15,8 +15,15 @@ seeded numpy PCG64 stream. Kinds (`PROTOCOLS` holds the standard protocol of eac
 
 - ``"classification"``: top-1 accuracy of ``argmax(model.predict(x, batch_size))`` -> ``{"accuracy"}``.
 - ``"few_shot"``: a `zoo.models.ProtoNet` (``embed`` and ``episode_scores``); the test-class pool is embedded
-  once, then ``episodes`` seeded `way`-way episodes per shot are scored from those embeddings ->
-  ``{"5way1shot_accuracy", "5way1shot_ci95", "5way5shot_accuracy", ...}``.
+  once (``model.embed(pool, batch_size)``), then for each shot ``episodes`` `way`-way episodes are drawn from a
+  numpy PCG64 stream seeded by ``(seed, shot)`` (classes without replacement, then ``shot + query`` images of
+  each class without replacement, the first ``shot`` the support set) and scored by the model's own prototype
+  and distance code, ``model.episode_scores(z_support, class_index, way, z_query)``; per-episode accuracy of
+  the numpy argmax -> ``{"5way1shot_accuracy", "5way1shot_ci95", "5way5shot_accuracy", ...}`` (mean and
+  1.96·std/√episodes, `zoo.metrics.confidence_interval`). Each episode's scores equal
+  `ProtoNet.predict_episode` on its raw images (support labels = class index) up to the numerics of the
+  embedding batches; the standard protocol embeds 5,000 images instead of 108,000 (600 episodes of 5 x (1 + 15)
+  and 5 x (5 + 15) images), and its episodes are not those of `ProtoNet.evaluate_episodes` (tf.data plans).
 - ``"retrieval"``: leave-one-out retrieval inside the split (queries = gallery, each query's own image left
   out) with `EmbeddingModel.evaluate_retrieval` -> ``{"recall@1", "recall@5", "map@r"}``.
 
@@ -179,7 +186,7 @@ def describe_protocol(protocol):
     Example:
         >>> zoo.pretrained.describe_protocol(zoo.pretrained.PROTOCOLS["few_shot"])
         '5-way {1,5}-shot, 15 queries per class, 600 episodes per shot (seed 0), Fashion-MNIST test classes 5-9
-        (5,000 images of the test file), mean query accuracy ± 95% CI (1.96·std/√episodes), batch 500'
+        of the test file (5,000 images), mean query accuracy ± 95% CI (1.96·std/√episodes), batch 500'
     """
     protocol = check_protocol(protocol)
     entry = _REGISTRY[protocol["kind"]]
@@ -221,7 +228,7 @@ def register_protocol(kind, fn, *, defaults=None, describe=None, check=None, rep
     if kind in _REGISTRY and not replace:
         raise ValueError(f"register_protocol: the kind {kind!r} is already registered; pass replace=True to "
                          "replace it.")
-    defaults = dict(defaults or {})
+    defaults = {k: tuple(v) if isinstance(v, list) else v for k, v in dict(defaults or {}).items()}
     if "kind" in defaults:
         raise ValueError("register_protocol: `defaults` must not hold 'kind' (it is the `kind` argument).")
     standard = {"kind": kind, "dataset": defaults.pop("dataset", "fashion_mnist"),
@@ -363,8 +370,8 @@ def _few_shot(model, protocol, data, verbose):
     """Per shot: mean query accuracy and 95% CI over `episodes` seeded episodes, from one embedding of the pool.
 
     Equals `ProtoNet.predict_episode` on each episode (support labels = the episode's class index) up to the
-    numerics of the embedding batches, at about 1/100 of its cost: 600 five-way 1-shot and 5-shot episodes
-    would embed 96,000 images one episode at a time; here the 5,000-image pool is embedded once.
+    numerics of the embedding batches, with ~20x fewer images embedded: 600 five-way 1-shot and 5-shot
+    episodes hold 108,000 images; here the 5,000-image pool is embedded once.
     """
     _require(model, ("embed", "episode_scores"), "few_shot")
     import zoo.metrics
