@@ -142,3 +142,24 @@ def test_refusals(published, tmp_path):
     assert sorted(json.loads((published["root"] / "zoo" / "pretrained" / "manifest.json").read_text())["models"]) \
         == [NAME]
     assert not os.path.exists(os.path.join(root, "weights", "other"))
+
+
+def test_reid_once_a_protocol_is_registered(published, monkeypatch):
+    """--task reid goes through once the re-ID issue registers a "reid" protocol (stood in for here)."""
+    calls = []
+
+    def reid(model, protocol, data, verbose):
+        calls.append(type(model).__name__)
+        return {"rank1": 0.5, "map": 0.25, "num_queries": 3}
+
+    monkeypatch.setitem(protocols._REGISTRY, "reid", {"fn": reid, "defaults": {}, "describe": None, "check": None})
+    monkeypatch.setitem(protocols._STANDARD, "reid", {"kind": "reid", "dataset": "market1501", "split": "test"})
+    root, backend = published["root"], keras.backend.backend()
+    entry = publish.main([published["run"], "--name", "reid.test", "--task", "reid", "--root", str(root),
+                          "--backends", backend, "--weights-dir", str(root / "other_weights"),
+                          "--manifest", str(root / "reid_manifest.json")])
+    assert calls == ["ImageClassifier"] and entry["task"] == "reid" and entry["num_classes"] is None
+    assert entry["protocol"] == {"kind": "reid", "dataset": "digits", "split": "test"}
+    assert {k: v["by_backend"][backend] for k, v in entry["metrics"].items()} == {"rank1": 0.5, "map": 0.25}
+    assert entry["sources"] == ["file:other_weights/reid.test/model.keras"]
+    assert "reid.test" in json.loads((root / "reid_manifest.json").read_text())["models"]
