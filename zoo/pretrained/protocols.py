@@ -46,6 +46,7 @@ N examples only, for tests):
 test-class pool), e.g. for tests on tiny data; ``limit`` still applies.
 """
 
+import functools
 import math
 import numbers
 import types
@@ -260,26 +261,29 @@ def _check_data(data, where):
 def _load(protocol, data, few_shot=False):
     """(images, labels) of the protocol's dataset and split (or `data`), first `limit` only, in file order."""
     if data is None:
-        dataset, split = protocol["dataset"], protocol["split"]
-        if few_shot:
-            x, y = _few_shot_pool(dataset, split)
-        elif dataset == "fashion_mnist":
-            import zoo.data
-
-            train, test = zoo.data.fashion_mnist()
-            x, y = test if split == "test" else train
-        elif dataset == "digits":
-            import zoo.data
-
-            train, test = zoo.data.digits()
-            x, y = test if split == "test" else train
-        else:
-            raise ValueError(f"protocol {protocol['kind']!r}: unknown dataset {dataset!r}; built-in: "
-                             f"{sorted(DATASET_SIZES)} (or pass data=(images, labels)).")
-        data = (x, np.asarray(y, dtype=np.int64))
+        data = _builtin_data(protocol["kind"], protocol["dataset"], protocol["split"], few_shot)
     x, y = data
     if protocol.get("limit") is not None:
         x, y = x[:protocol["limit"]], y[:protocol["limit"]]
+    return x, y
+
+
+@functools.lru_cache(maxsize=4)
+def _builtin_data(kind, dataset, split, few_shot):
+    """A built-in dataset's split, read once per process (evaluating a whole zoo reads it once), read-only."""
+    if few_shot:
+        x, y = _few_shot_pool(dataset, split)
+    elif dataset in ("fashion_mnist", "digits"):
+        import zoo.data
+
+        train, test = zoo.data.fashion_mnist() if dataset == "fashion_mnist" else zoo.data.digits()
+        x, y = test if split == "test" else train
+    else:
+        raise ValueError(f"protocol {kind!r}: unknown dataset {dataset!r}; built-in: "
+                         f"{sorted(DATASET_SIZES)} (or pass data=(images, labels)).")
+    x, y = np.array(x), np.array(y, dtype=np.int64)
+    x.flags.writeable = False
+    y.flags.writeable = False
     return x, y
 
 
