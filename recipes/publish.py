@@ -318,10 +318,34 @@ def _sha256(path):
 
 def publish(run_dir, name, *, root=common.ROOT, weights_dir=None, manifest=None, backends=("tensorflow",),
             task=None, protocol=None, description=None, limits=None, force=False, allow_dirty=False, log=print):
-    """Publish the run in `run_dir` as `name`; returns the manifest entry (see the module docstring).
+    """Publish the run in `run_dir` as `name` (see the module docstring for the steps).
 
-    Raises `PublishError` (a `ValueError`) for a bad name or backend list, a missing, unfinished, dirty or
-    commit-less run, an existing name without `force`, or a task without an evaluation protocol.
+    Args:
+        run_dir: a recipe's output folder with `model.keras` and `metrics.json`.
+        name: the published name (`NAME_PATTERN`).
+        root: the repository root; `sources` and `card` are written relative to it.
+        weights_dir: where `NAME/model.keras` and `NAME/README.md` go (default `root/weights`).
+        manifest: the manifest file (default `root/zoo/pretrained/manifest.json`).
+        backends: backends to evaluate on; the first one's numbers are each metric's `value`.
+        task: one of `TASKS` (default: from the model class).
+        protocol: the test protocol dict (default `default_protocol(task, dataset)`); stored completed.
+        description, limits: the card's texts (default: generated from the run).
+        force: replace an existing entry; allow_dirty: accept a dirty or commit-less run.
+        log: a print-like function for progress lines.
+
+    Returns:
+        dict: the manifest entry written.
+
+    Raises:
+        PublishError (a ValueError): a bad name or backend list, a missing, unfinished, dirty or commit-less run,
+            an existing name without `force`, a bad protocol, `task="reid"` without a registered "reid" protocol,
+            or an evaluation that failed on a backend. Nothing is written then.
+
+    Example:
+        >>> from recipes import publish
+        >>> entry = publish.publish("runs/pub/lenet_fmnist_softmax_d64", "lenet_fmnist_softmax_d64",
+        ...                         backends=("tensorflow", "jax", "torch"))
+        >>> entry["metrics"]["accuracy"]["by_backend"]
     """
     weights_dir = weights_dir or os.path.join(root, "weights")
     manifest_path = manifest or os.path.join(root, "zoo", "pretrained", "manifest.json")
@@ -437,7 +461,18 @@ def publish(run_dir, name, *, root=common.ROOT, weights_dir=None, manifest=None,
 
 
 def write_tables(manifest, readme, weights_readme):
-    """Rewrite the zoo-table blocks of `readme` and `weights_readme` from the manifest; returns the paths changed."""
+    """Rewrite the zoo-table blocks of `readme` and `weights_readme` from the manifest (idempotent).
+
+    Args:
+        manifest: the manifest file; readme: the main README (links go to `weights/NAME/README.md` relative to
+            it); weights_readme: weights/README.md (links to `NAME/README.md`).
+
+    Returns:
+        list: the paths whose text changed (empty when already up to date).
+
+    Raises:
+        ValueError: a README without the `<!-- zoo-table:start -->` ... `<!-- zoo-table:end -->` markers.
+    """
     from zoo._io import atomic_write_text
 
     man = read_manifest(manifest)
