@@ -1,5 +1,6 @@
 """Every published model loads by name on this backend, from the checkout's weights/ folder, offline, and
-reproduces its card's metric on its test protocol exactly (the manifest records the value on each backend).
+reproduces its card's metric on its test protocol (the manifest records the value on each backend; exact on the
+publishing machine, within a near-tie or two on another CPU).
 
 The manifest's own consistency (every entry has the fields `list_weights` promises, its file exists with the
 recorded size and sha256, its card exists) is checked too, and one model is fitted after loading: published files
@@ -55,14 +56,27 @@ def test_the_set_is_small():
     assert sum(e["size"] for e in ENTRIES) <= 40_000_000
 
 
+def _resolution(protocol):
+    """The smallest step of the protocol's accuracy-like metrics: one image / one query."""
+    if protocol["kind"] == "few_shot":
+        return 1.0 / (protocol["episodes"] * protocol["way"] * protocol["query"])
+    return 1.0 / protocols.DATASET_SIZES[protocol["dataset"]][protocol["split"]]
+
+
 @needs_fmnist
 @pytest.mark.parametrize("entry", ENTRIES, ids=NAMES)
 def test_loads_by_name_and_reproduces_its_metric(entry):
+    """Exact on the machine that published (the manifest records each backend's value there). Another CPU can
+    round the embeddings differently (oneDNN and XLA pick kernels by instruction set) and flip a near-tie: allowed
+    up to the spread between the three backends' values, and at least two images / queries."""
     model = zoo.pretrained.load(entry["name"], compile=False)
     result = protocols.evaluate(model, entry["protocol"])
     backend = keras.backend.backend()
     for metric, record in entry["metrics"].items():
-        assert result[metric] == record["by_backend"][backend], (entry["name"], metric, result[metric], record)
+        values = list(record["by_backend"].values())
+        tolerance = max(max(values) - min(values), 2 * _resolution(entry["protocol"]))
+        assert result[metric] == pytest.approx(record["by_backend"][backend], abs=tolerance, rel=0), \
+            (entry["name"], metric, result[metric], record)
 
 
 @needs_fmnist
