@@ -157,8 +157,9 @@ def render_card(entry, recipe_numbers=None, backends=("tensorflow", "jax", "torc
                            f"{inp.get('value_range')} (preprocessing is inside the model)"))
     out += [f"- {k}: {v}" for k, v in facts]
     out += ["", "## Load it", "", "```python", "import zoo", "", f'model = zoo.pretrained.load("{name}")', "```", "",
-            "A ready task model on the TensorFlow, JAX and PyTorch backends (uncompiled: call `model.compile()` "
-            "before `fit`).", "", "## Metrics on the test protocol", ""]
+            "A ready task model on the TensorFlow, JAX and PyTorch backends: the file holds no optimizer state, and "
+            "`load` compiles it with the model's own defaults (`compile=False` to skip), so `predict`, `evaluate` and "
+            "`fit` work at once.", "", "## Metrics on the test protocol", ""]
     cols = list(backends)
     texts = list(dict.fromkeys(m.get("protocol", "") for m in metrics.values()))
     if len(texts) == 1:
