@@ -1,6 +1,7 @@
 """Every published model loads by name on this backend, from the checkout's weights/ folder, offline, and
 reproduces its card's metric on its test protocol (the manifest records the value on each backend; exact on the
-publishing machine, within a near-tie or two on another CPU).
+publishing machine, within a near-tie or two on another CPU). The classifiers are here; the few-shot and
+embedding models (slower to evaluate) in test_published_embedding_models.py, so the two files share the workers.
 
 The manifest's own consistency (every entry has the fields `list_weights` promises, its file exists with the
 recorded size and sha256, its card exists) is checked too, and one model is fitted after loading: published files
@@ -9,28 +10,19 @@ carry no optimizer, so they train on any backend whichever one saved them.
 
 import os
 
-import keras
 import numpy as np
 import pytest
 
 import zoo
-from zoo.pretrained import _cache, _manifest, protocols
+from tests.pretrained.conftest import ENTRIES, NAMES, check_reproduces, needs_fmnist
+from zoo.pretrained import _cache, _manifest
 
-ENTRIES = zoo.pretrained.list_weights()
-NAMES = [e["name"] for e in ENTRIES]
 FIELDS = ("name", "task", "dataset", "backbone", "head", "geometry", "embedding_dim", "input", "metrics", "protocol",
           "size", "sha256", "command", "commit", "sources", "file", "card")
-needs_fmnist = pytest.mark.skipif(not os.path.isdir("/usr/share/datasets/fashion-mnist"),
-                                  reason="needs dataset-fashion-mnist (the published models' test sets)")
 
 
-@pytest.fixture(autouse=True)
-def _offline(monkeypatch, tmp_path):
-    """Loads come from the checkout's files: offline, with an empty cache that must stay empty."""
-    monkeypatch.setenv("ZOO_OFFLINE", "1")
-    monkeypatch.setenv("ZOO_WEIGHTS_CACHE", str(tmp_path / "cache"))
-    yield
-    assert not (tmp_path / "cache").exists()
+pytestmark = pytest.mark.usefixtures("offline_zoo")
+CLASSIFIERS = [e for e in ENTRIES if e["task"] == "image_classification"]
 
 
 def test_the_zoo_is_not_empty():
@@ -56,27 +48,10 @@ def test_the_set_is_small():
     assert sum(e["size"] for e in ENTRIES) <= 40_000_000
 
 
-def _resolution(protocol):
-    """The smallest step of the protocol's accuracy-like metrics: one image / one query."""
-    if protocol["kind"] == "few_shot":
-        return 1.0 / (protocol["episodes"] * protocol["way"] * protocol["query"])
-    return 1.0 / protocols.DATASET_SIZES[protocol["dataset"]][protocol["split"]]
-
-
 @needs_fmnist
-@pytest.mark.parametrize("entry", ENTRIES, ids=NAMES)
-def test_loads_by_name_and_reproduces_its_metric(entry):
-    """Exact on the machine that published (the manifest records each backend's value there). Another CPU can
-    round the embeddings differently (oneDNN and XLA pick kernels by instruction set) and flip a near-tie: allowed
-    up to the spread between the three backends' values, and at least two images / queries."""
-    model = zoo.pretrained.load(entry["name"], compile=False)
-    result = protocols.evaluate(model, entry["protocol"])
-    backend = keras.backend.backend()
-    for metric, record in entry["metrics"].items():
-        values = list(record["by_backend"].values())
-        tolerance = max(max(values) - min(values), 2 * _resolution(entry["protocol"]))
-        assert result[metric] == pytest.approx(record["by_backend"][backend], abs=tolerance, rel=0), \
-            (entry["name"], metric, result[metric], record)
+@pytest.mark.parametrize("entry", CLASSIFIERS, ids=[e["name"] for e in CLASSIFIERS])
+def test_classifier_reproduces_its_metric(entry):
+    check_reproduces(entry)
 
 
 @needs_fmnist
