@@ -266,3 +266,17 @@ def test_cli_hash_fetch_and_errors(server, tmp_path, capsys, monkeypatch):
     before = dict(counts)
     assert zoo.pretrained.path("m1", cache_dir=tmp_path / "airgap", offline=True, manifest=manifest) == copied[0]
     assert counts == before
+
+
+def test_cli_list_and_info_work_offline(capsys, monkeypatch):
+    monkeypatch.setenv("ZOO_OFFLINE", "1")
+    assert cli(["list"]) == 0
+    out = capsys.readouterr().out
+    names = [e["name"] for e in zoo.pretrained.list_weights()]
+    assert out.startswith("name") and all(name in out for name in names)
+    assert cli(["list", "--task", "few_shot", "--json"]) == 0
+    assert {e["task"] for e in json.loads(capsys.readouterr().out)} <= {"few_shot"}
+    if names:
+        assert cli(["info", names[0]]) == 0
+        assert json.loads(capsys.readouterr().out)["name"] == names[0]
+
