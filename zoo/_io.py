@@ -1,4 +1,5 @@
-"""Atomic file writes shared by the zoo and the recipes: a temporary file in the same folder, then a rename.
+"""File helpers shared by the zoo and the recipes: atomic writes (a temporary file in the same folder, then a
+rename), file hashes and the Keras home folder.
 
 A crash or `kill -9` in the middle of a write leaves the previous file intact (the rename is atomic on POSIX
 and Windows when both paths are on one file system, which a temporary file in the same folder guarantees)
@@ -10,9 +11,10 @@ Example:
 """
 
 import contextlib
+import hashlib
 import os
 
-__all__ = ["atomic_path", "atomic_write_text"]
+__all__ = ["atomic_path", "atomic_write_text", "keras_home", "sha256_file"]
 
 
 @contextlib.contextmanager
@@ -40,3 +42,17 @@ def atomic_write_text(path, text):
             f.flush()
             os.fsync(f.fileno())
     return path
+
+
+def sha256_file(path):
+    """Hex sha256 of a file's bytes (read in 1 MiB chunks)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def keras_home():
+    """Keras' home folder, as `keras.utils.get_file` finds it: `$KERAS_HOME`, else `~/.keras`."""
+    return os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")

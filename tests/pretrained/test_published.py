@@ -15,7 +15,8 @@ import pytest
 
 import zoo
 from tests.pretrained.conftest import ENTRIES, NAMES, check_reproduces, needs_fmnist
-from zoo.pretrained import _cache, _manifest
+from zoo._io import sha256_file
+from zoo.pretrained import _manifest
 
 FIELDS = ("name", "task", "dataset", "backbone", "head", "geometry", "embedding_dim", "input", "metrics", "protocol",
           "size", "sha256", "command", "commit", "sources", "file", "card")
@@ -36,7 +37,7 @@ def test_entry_is_complete_and_its_files_match(entry):
     assert entry["task"] in _manifest.TASKS
     file = os.path.join(_manifest.REPO_ROOT, "weights", entry["name"], entry["file"])
     assert os.path.getsize(file) == entry["size"] <= 5_000_000
-    assert _cache.sha256_file(file) == entry["sha256"]
+    assert sha256_file(file) == entry["sha256"]
     assert os.path.isfile(os.path.join(_manifest.REPO_ROOT, entry["card"]))
     assert len(entry["commit"]) == 40 and entry["command"].startswith("python -m recipes.")
     for metric in entry["metrics"].values():

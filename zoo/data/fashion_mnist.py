@@ -32,6 +32,7 @@ import struct
 import numpy as np
 
 from zoo._checks import check_bool
+from zoo._io import keras_home
 from zoo.data._network import PROBE_ADDRESS, PROBE_TIMEOUT_S  # noqa: F401 - kept importable from here
 from zoo.data._network import network_available as _network_available
 from zoo.data.idx import IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, IDXFormatError, read_idx
@@ -74,8 +75,7 @@ _IMAGE_SHAPE = (28, 28)
 
 def _keras_cache_dirs():
     """Folders keras' `get_file` uses for `keras.datasets.fashion_mnist` (same rule as keras)."""
-    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
-    dirs = [os.path.join(home, "datasets", "fashion-mnist")]
+    dirs = [os.path.join(keras_home(), "datasets", "fashion-mnist")]
     # keras falls back to /tmp/.keras when the home folder is not writable.
     dirs.append(os.path.join("/tmp", ".keras", "datasets", "fashion-mnist"))
     return dirs

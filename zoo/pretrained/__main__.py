@@ -15,6 +15,7 @@ import json
 import os
 import sys
 
+from zoo._io import sha256_file
 from zoo.pretrained import _cache, _download, _load, _manifest
 
 
@@ -105,7 +106,7 @@ def main(argv=None):
             print(_download.path(args.source, sha256=args.sha256, cache_dir=args.cache_dir, offline=args.offline))
             return 0
         if args.command == "hash":
-            print(f"{_cache.sha256_file(args.file)}  {os.path.getsize(args.file)}  {args.file}")
+            print(f"{sha256_file(args.file)}  {os.path.getsize(args.file)}  {args.file}")
             return 0
         return _evaluate(args)
     except (_download.WeightsUnavailableError, FileNotFoundError, ValueError) as e:

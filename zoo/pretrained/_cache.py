@@ -1,4 +1,4 @@
-"""Where downloaded weights live, whether the network may be used, and file hashing.
+"""Where downloaded weights live, whether the network may be used, and the sha256 argument's check.
 
 Cache root, first that applies: the `cache_dir` argument, `$ZOO_WEIGHTS_CACHE`, `$KERAS_HOME/zoo/pretrained`,
 `~/.keras/zoo/pretrained`; when that is not writable, `/tmp/.keras/zoo/pretrained` (keras' own fallback). A
@@ -9,8 +9,9 @@ Offline, first that applies: the `offline` argument, `$ZOO_OFFLINE`, `$HF_HUB_OF
 unlike huggingface_hub, which reads its variable at import).
 """
 
-import hashlib
 import os
+
+from zoo._io import keras_home
 
 CACHE_ENV = "ZOO_WEIGHTS_CACHE"
 OFFLINE_ENV = "ZOO_OFFLINE"
@@ -24,8 +25,7 @@ def default_cache_dir():
     """The cache root when no `cache_dir` is given (see the module docstring)."""
     if os.environ.get(CACHE_ENV):
         return os.path.expanduser(os.environ[CACHE_ENV])
-    keras_home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
-    return os.path.join(keras_home, "zoo", "pretrained")
+    return os.path.join(keras_home(), "zoo", "pretrained")
 
 
 def fallback_cache_dir():
@@ -71,15 +71,6 @@ def timeouts():
             return default
         return value if value > 0 else default
     return read("ZOO_CONNECT_TIMEOUT", CONNECT_TIMEOUT), read("ZOO_READ_TIMEOUT", READ_TIMEOUT)
-
-
-def sha256_file(path):
-    """Hex sha256 of a file's bytes."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def check_sha256(value, name="sha256"):

@@ -16,6 +16,7 @@ import os
 import shutil
 import sys
 
+from zoo._io import sha256_file
 from zoo.pretrained import _cache, _manifest
 
 #: Hint printed when huggingface_hub is missing.
@@ -84,7 +85,7 @@ def _verify(file, sha256):
     """None if `file` has `sha256` (or no hash is asked for), else the reason it does not."""
     if sha256 is None:
         return None
-    actual = _cache.sha256_file(file)
+    actual = sha256_file(file)
     return None if actual == sha256 else f"sha256 {actual} does not match the expected {sha256}"
 
 

@@ -21,8 +21,6 @@ TASKS = ("image_classification", "few_shot", "metric_learning", "reid")
 #: Environment variable with release mirrors (space- or comma-separated base URLs), tried after the manifest's.
 BASE_URL_ENV = "ZOO_WEIGHTS_URL"
 SCHEMA = 1
-REQUIRED_KEYS = ("name", "task", "dataset", "backbone", "embedding_dim", "input", "metrics", "file", "size",
-                 "sha256", "sources", "command", "commit")
 
 
 def read_manifest(path=None):

@@ -10,13 +10,14 @@ the `sha256sum` format). `load` refuses a file whose hash or shape is not the ex
 
 from __future__ import annotations
 
-import hashlib
 import os
 import tempfile
 import warnings
 from typing import Any
 
 import numpy as np
+
+from zoo._io import keras_home, sha256_file
 
 __all__ = ["cache_dir", "save", "load", "sha256_file", "load_or_estimate", "PrototypeFileError"]
 
@@ -33,17 +34,7 @@ def cache_dir() -> str:
     ~/.keras/zoo/prototypes); not created here."""
     if os.environ.get(ENV_VAR):
         return os.path.abspath(os.path.expanduser(os.environ[ENV_VAR]))
-    keras_home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
-    return os.path.join(keras_home, "zoo", "prototypes")
-
-
-def sha256_file(path: str | os.PathLike) -> str:
-    """Hex sha256 of a file's bytes."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    return os.path.join(keras_home(), "zoo", "prototypes")
 
 
 def save(path: str | os.PathLike, prototypes: Any) -> str:
