@@ -61,11 +61,10 @@ def test_few_shot_equals_predict_episode(digits_test):
 
     # The same episodes scored by predict_episode (raw images, the model's own embedding and prototype code).
     px, py = pool
-    by_class = [np.flatnonzero(py == c) for c in np.unique(py)]
     z = model.embed(px, batch_size=32)
     for shot in (1, 3):
         accuracies = []
-        for support, queries in protocols._episode_plans(by_class, 3, shot, 4, 4, (0, shot)):
+        for support, queries in protocols._episode_plans(py, 3, shot, 4, 4, (0, shot)):
             assert len(np.unique(support)) == 3 * shot and not set(support.ravel()) & set(queries.ravel())
             labels = np.repeat(np.arange(3), shot)
             scores = model.predict_episode(px[support.ravel()], labels, px[queries.ravel()])
@@ -93,10 +92,10 @@ def _cut(pool, cls, n):
 
 
 def test_episode_plans_are_seeded_and_class_balanced():
-    by_class = [np.arange(10) + 10 * c for c in range(6)]
-    a = list(protocols._episode_plans(by_class, 4, 2, 3, 20, (0, 2)))
-    b = list(protocols._episode_plans(by_class, 4, 2, 3, 20, (0, 2)))
-    c = list(protocols._episode_plans(by_class, 4, 2, 3, 20, (0, 1)))
+    labels = np.repeat(np.arange(6), 10)  # pool index i is of class i // 10
+    a = list(protocols._episode_plans(labels, 4, 2, 3, 20, (0, 2)))
+    b = list(protocols._episode_plans(labels, 4, 2, 3, 20, (0, 2)))
+    c = list(protocols._episode_plans(labels, 4, 2, 3, 20, (0, 1)))
     assert all(np.array_equal(s1, s2) and np.array_equal(q1, q2) for (s1, q1), (s2, q2) in zip(a, b))
     assert not all(np.array_equal(s1, s2) for (s1, _), (s2, _) in zip(a, c))  # another shot: other episodes
     for support, queries in a:

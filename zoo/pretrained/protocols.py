@@ -10,16 +10,18 @@ A manifest entry states its metric "on its test protocol": a small JSON dict suc
 and a test reloads every published model on tensorflow, jax and torch and checks that `evaluate` gives the
 manifest's value for that backend exactly. Evaluation is therefore deterministic on a given backend and
 machine: the data come in file order (no shuffling, no tf.data), one forward pass per protocol with a fixed
-batch size, argmax / ranking / averaging in numpy (float64), and the few-shot episode plans come from a
-seeded numpy PCG64 stream. Kinds (`PROTOCOLS` holds the standard protocol of each):
+batch size, argmax / ranking / averaging in numpy (float64), and the few-shot episode plans are
+`zoo.data.episode_plan`'s from a seeded numpy generator. Kinds (`PROTOCOLS` holds the standard protocol of
+each):
 
 - ``"classification"``: top-1 accuracy of ``argmax(model.predict(x, batch_size))`` -> ``{"accuracy"}``.
 - ``"few_shot"``: a `zoo.models.ProtoNet` (``embed`` and ``episode_scores``); the test-class pool is embedded
-  once (``model.embed(pool, batch_size)``), then for each shot ``episodes`` `way`-way episodes are drawn from a
-  numpy PCG64 stream seeded by ``(seed, shot)`` (classes without replacement, then ``shot + query`` images of
-  each class without replacement, the first ``shot`` the support set) and scored by the model's own prototype
-  and distance code, ``model.episode_scores(z_support, class_index, way, z_query)``; per-episode accuracy of
-  the numpy argmax -> ``{"5way1shot_accuracy", "5way1shot_ci95", "5way5shot_accuracy", ...}`` (mean and
+  once (``model.embed(pool, batch_size)``), then for each shot ``episodes`` `way`-way episodes are drawn by
+  `zoo.data.episode_plan` from ``np.random.default_rng((seed, shot))`` (classes without replacement, then
+  ``shot + query`` images of each class without replacement, the first ``shot`` the support set) and scored
+  by the model's own prototype and distance code,
+  ``model.episode_scores(z_support, class_index, way, z_query)``; per-episode accuracy of the numpy argmax
+  -> ``{"5way1shot_accuracy", "5way1shot_ci95", "5way5shot_accuracy", ...}`` (mean and
   1.96·std/√episodes, `zoo.metrics.confidence_interval`). Each episode's scores equal
   `ProtoNet.predict_episode` on its raw images (support labels = class index) up to the numerics of the
   embedding batches; the standard protocol embeds 5,000 images instead of 108,000 (600 episodes of 5 x (1 + 15)
@@ -383,12 +385,12 @@ def _few_shot(model, protocol, data, verbose):
     x, y = _load(protocol, data, few_shot=True)
     way, query, shots = protocol["way"], protocol["query"], protocol["shots"]
     classes = np.unique(y)
-    by_class = [np.flatnonzero(y == c) for c in classes]
     need = max(shots) + query
     if len(classes) < way:
         raise ValueError(f"evaluate (few_shot): {way}-way episodes need >= {way} classes in the pool; it has "
                          f"{len(classes)}: {classes.tolist()}.")
-    small = {c: len(i) for c, i in zip(classes.tolist(), by_class) if len(i) < need}
+    counts = [int(np.sum(y == c)) for c in classes]
+    small = {c: n for c, n in zip(classes.tolist(), counts) if n < need}
     if small:
         raise ValueError(f"evaluate (few_shot): every class of the pool needs >= {need} images (max shot "
                          f"{max(shots)} + {query} queries); too few (class: images): {small}.")
@@ -399,7 +401,7 @@ def _few_shot(model, protocol, data, verbose):
     out = {}
     for shot in shots:
         accuracies = []
-        for support, queries in _episode_plans(by_class, way, shot, query, protocol["episodes"],
+        for support, queries in _episode_plans(y, way, shot, query, protocol["episodes"],
                                                (protocol["seed"], shot)):
             scores = np.asarray(model.episode_scores(z[support.ravel()], np.repeat(np.arange(way), shot), way,
                                                      z[queries.ravel()]))
@@ -411,23 +413,18 @@ def _few_shot(model, protocol, data, verbose):
     return out
 
 
-def _episode_plans(by_class, way, shot, query, episodes, seed):
+def _episode_plans(labels, way, shot, query, episodes, seed):
     """Yield (support [way, shot], queries [way, query]) pool indices of `episodes` episodes.
 
-    One numpy PCG64 stream seeded by `seed` (e.g. (protocol seed, shot)). Each episode draws `way` classes
-    without replacement, then `shot + query` images of each class without replacement (the first `shot` are the
-    support set); class k of the episode is the k-th drawn. Draws are made as `argsort(rng.random(n))[:m]`,
-    which depends only on the PCG64 stream of doubles (stable across numpy releases), not on `Generator.choice`.
+    The plans are `zoo.data.episode_plan`'s (the sampler of every episode pipeline), drawn from
+    `np.random.default_rng(seed)` with `seed` = (protocol seed, shot); class k of an episode is its k-th drawn.
     """
+    import zoo.data
+
     rng = np.random.default_rng(list(seed) if isinstance(seed, tuple) else seed)
-    for _ in range(episodes):
-        chosen = np.argsort(rng.random(len(by_class)), kind="stable")[:way]
-        picks = []
-        for c in chosen:
-            idx = by_class[c]
-            picks.append(idx[np.argsort(rng.random(len(idx)), kind="stable")[:shot + query]])
-        picks = np.stack(picks)
-        yield picks[:, :shot], picks[:, shot:]
+    plan = zoo.data.episode_plan(labels, way, shot, query, episodes, rng)  # shot-major rows
+    for row in plan.reshape(episodes, shot + query, way).transpose(0, 2, 1):
+        yield row[:, :shot], row[:, shot:]
 
 
 def _check_few_shot(protocol, owner):
