@@ -47,7 +47,6 @@ TASKS = ("image_classification", "few_shot", "metric_learning", "reid")
 #: What a published name may be made of (lowercase letters, digits, `_`, `.`, `-`; starts and ends alnum).
 NAME_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9_.-]*[a-z0-9])?$")
 #: The manifest schema this writer produces.
-MANIFEST_SCHEMA = 1
 #: The machine the zoo is trained on (the card's budget line).
 MACHINE = "CPU, 2 cores"
 #: Prefix of the one JSON line `--evaluate` prints (the rest of stdout may hold library noise).
@@ -292,16 +291,16 @@ def _rel(path, root):
 
 
 def read_manifest(path):
-    """The manifest dict at `path` (an empty schema-1 manifest when the file does not exist)."""
+    """The manifest dict at `path` (`zoo.pretrained`'s reader and schema check; an empty manifest when the file
+    does not exist yet)."""
+    from zoo.pretrained import _manifest
+
     if not os.path.exists(path):
-        return {"schema": MANIFEST_SCHEMA, "base_urls": [], "models": {}}
-    with open(path, encoding="utf-8") as f:
-        manifest = json.load(f)
-    if manifest.get("schema") != MANIFEST_SCHEMA:
-        raise PublishError(f"{path}: manifest schema {manifest.get('schema')!r}; this publisher writes schema "
-                           f"{MANIFEST_SCHEMA}.")
-    manifest.setdefault("models", {})
-    return manifest
+        return {"schema": _manifest.SCHEMA, "base_urls": [], "models": {}}
+    try:
+        return _manifest.read_manifest(path)
+    except ValueError as e:
+        raise PublishError(str(e)) from e
 
 
 def write_manifest(path, manifest):
@@ -309,12 +308,6 @@ def write_manifest(path, manifest):
     from zoo._io import atomic_write_text
 
     atomic_write_text(path, json.dumps(manifest, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
-
-
-def _sha256(path):
-    from zoo.prototypes import sha256_file
-
-    return sha256_file(path)
 
 
 def publish(run_dir, name, *, root=common.ROOT, weights_dir=None, manifest=None, backends=("tensorflow",),
@@ -404,12 +397,12 @@ def publish(run_dir, name, *, root=common.ROOT, weights_dir=None, manifest=None,
     input_spec = _input_spec(model)
 
     created = not os.path.isdir(dest_dir)
-    from zoo._io import atomic_path
+    from zoo._io import atomic_path, sha256_file
 
     try:
         with atomic_path(dest) as tmp:
             model.save(tmp)  # compile=False loading: no optimizer, no compile config in the file
-            sha, size = _sha256(tmp), os.path.getsize(tmp)
+            sha, size = sha256_file(tmp), os.path.getsize(tmp)
             results = {}
             for backend in backends:
                 log(f"[publish] {name}: evaluating on {backend} ({protocol_text})")
@@ -418,7 +411,7 @@ def publish(run_dir, name, *, root=common.ROOT, weights_dir=None, manifest=None,
             keys = set(results[backends[0]])
             if any(set(r) != keys for r in results.values()) or not keys:
                 raise PublishError(f"the backends returned different or no metrics: {results}")
-            if _sha256(tmp) != sha:
+            if sha256_file(tmp) != sha:
                 raise PublishError(f"{tmp} changed while it was evaluated; nothing was published.")
     except BaseException:
         if created and os.path.isdir(dest_dir) and not os.listdir(dest_dir):
