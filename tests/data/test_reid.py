@@ -157,7 +157,7 @@ def test_validation_carves_held_out_training_ids():
     assert not tp & set(v.query[0]) and not tp & set(v.gallery[0]) and not set(v.query[0]) & set(v.gallery[0])
     assert len(tp) + len(v.query[0]) + len(v.gallery[0]) == len(s.train[0])
     np.testing.assert_array_equal(np.unique(v.train[1]), np.arange(6))          # relabelled 0..N'-1
-    for path, pid, cam in zip(*v.query):
+    for pid, cam in zip(v.query[1], v.query[2]):
         assert ((v.gallery[1] == pid) & (v.gallery[2] != cam)).any()           # a cross-camera match exists
     for pid in held:                                                            # <= one query per camera
         qc = v.query[2][v.query[1] == pid]

@@ -169,7 +169,8 @@ def read_cuhk03_torchreid(folder, variant, owner, split_id=0):
     for key in ("train", "query", "gallery"):
         items = []
         for img, pid, cam in splits[split_id][key]:
-            local = img if os.path.isabs(img) and os.path.exists(img) else os.path.join(image_dir, os.path.basename(img))
+            local = img if os.path.isabs(img) and os.path.exists(img) else os.path.join(image_dir,
+                                                                                         os.path.basename(img))
             items.append((local, int(pid), int(cam) + 1))
         out.append(items)
     return tuple(out)

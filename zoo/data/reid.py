@@ -2,13 +2,15 @@
 
 Layouts (the release folder or the folder holding it can be given as `root`):
 
-| name | expected under the dataset folder | cams |
-|---|---|---|
-| ``market1501`` | ``Market-1501-v15.09.15/{bounding_box_train, query, bounding_box_test}`` | 6 |
-| ``dukemtmcreid`` | ``DukeMTMC-reID/{bounding_box_train, query, bounding_box_test}`` | 8 |
-| ``msmt17`` | ``MSMT17_V1/{train, test}`` or ``MSMT17_V2/{mask_train_v2, mask_test_v2}`` + ``list_{train,val,query,gallery}.txt`` | 15 |
-| ``cuhk03_np_labeled`` / ``cuhk03_np_detected`` | Zhong et al.'s CUHK03-NP release ``cuhk03-np/{labeled,detected}/{bounding_box_train, query, bounding_box_test}`` (PNG); or torchreid's extraction ``cuhk03/{images_labeled, splits_new_labeled.json}`` | 2 |
-| ``folder`` | any Market-style tree ``{bounding_box_train, query, bounding_box_test}`` with Market file names | any |
+- ``market1501`` (6 cams): ``Market-1501-v15.09.15/{bounding_box_train, query, bounding_box_test}``.
+- ``dukemtmcreid`` (8 cams): ``DukeMTMC-reID/{bounding_box_train, query, bounding_box_test}``.
+- ``msmt17`` (15 cams): ``MSMT17_V1/{train, test}`` or ``MSMT17_V2/{mask_train_v2, mask_test_v2}``, each with
+  ``list_{train,val,query,gallery}.txt``.
+- ``cuhk03_np_labeled`` / ``cuhk03_np_detected`` (2 cams): Zhong et al.'s CUHK03-NP release
+  ``cuhk03-np/{labeled,detected}/{bounding_box_train, query, bounding_box_test}`` (PNG, Market-style names),
+  or torchreid's extraction ``cuhk03/{images_labeled, splits_new_labeled.json}`` (``..._detected``).
+- ``folder`` (any cams): any Market-style tree ``{bounding_box_train, query, bounding_box_test}`` with Market
+  file names (``<pid>_c<cam>...``).
 
 The raw ``cuhk-03.mat`` is not read (extract it once with torchreid, or use the CUHK03-NP release); the classic
 20-split CUHK03 protocol is not provided.
