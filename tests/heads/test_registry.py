@@ -90,8 +90,10 @@ def test_bad_sizes_and_options():
         zoo.heads.get("softmax", 1, 2)
     with pytest.raises(ValueError, match="`embedding_dim` must be an integer >= 1; got 0"):
         zoo.heads.get("softmax", 3, 0)
-    with pytest.raises(TypeError, match="takes no options"):
+    with pytest.raises(TypeError, match="margin"):
         zoo.heads.get("softmax", 3, 2, margin=0.1)
+    with pytest.raises(ValueError, match="kernel_stddev"):
+        zoo.heads.get("softmax", 3, 2, kernel_stddev=0.0)
     with pytest.raises(TypeError):
         zoo.heads.get("arcface", 3, 2, bogus=1)
     with pytest.raises(ValueError, match="`base` must be one of"):

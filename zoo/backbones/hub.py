@@ -107,10 +107,12 @@ def hub_resnet(
     input_shape=(32, 32, 3), embedding_dim=64, *, preset=None, load_weights=True, pooling="avg",
     name="hub_resnet", **config
 ):
-    """keras-hub `ResNetBackbone` -> global pooling -> `Dense(embedding_dim)`.
+    """keras-hub `ResNetBackbone` -> global pooling -> `Dense(embedding_dim)` (or no projection).
 
     `z = W · pool(ResNetBackbone(x)) + b` where the backbone returns its last feature map
-    `[B, h, w, C]` and `pool` is the spatial mean (`"avg"`) or max (`"max"`).
+    `[B, h, w, C]` and `pool` is the spatial mean (`"avg"`) or max (`"max"`); with
+    `embedding_dim=None`, `z = pool(ResNetBackbone(x))` (the re-ID strong baseline's 2048-d
+    `global_feat` of ResNet-50).
 
     Random init (default): `SMALL_RESNET_CONFIG` (stem conv3x3(64), stacks 64/128 of one basic
     block each, strides 1/2: 305,984 parameters before the Dense), any keyword argument in `config`
@@ -119,11 +121,13 @@ def hub_resnet(
 
     Args:
         input_shape: `(height, width, channels)`; height and width >= 8 (or None).
-        embedding_dim: int >= 1.
+        embedding_dim: int >= 1, or None for the pooled features without a projection.
         preset: None (random init from the config), or a keras-hub preset name / handle / local
             directory (or a loaded `ResNetBackbone`), e.g. `"resnet_18_imagenet"`,
             `"resnet_50_imagenet"` (3-channel inputs; needs the network the first time). Keyword
-            arguments in `config` are then forwarded to `from_preset` as config overrides.
+            arguments in `config` are then forwarded to `from_preset` as config overrides (e.g.
+            `stackwise_num_strides=[1, 2, 2, 1]`: the last stride 1 of re-ID baselines; strides
+            do not change weight shapes, so the preset's weights still load).
         load_weights: with a preset, whether to load its weights (False: preset architecture,
             random weights).
         pooling: `"avg"` (default) or `"max"`.
@@ -131,8 +135,8 @@ def hub_resnet(
         **config: keras-hub `ResNetBackbone` constructor arguments.
 
     Returns:
-        A functional `keras.Model` `[B, H, W, C] -> [B, embedding_dim]` with the keras-hub model as
-        its layer `"resnet_backbone"`.
+        A functional `keras.Model` `[B, H, W, C] -> [B, embedding_dim]` (`[B, C]` with
+        `embedding_dim=None`) with the keras-hub model as its layer `"resnet_backbone"`.
 
     Example:
         >>> model = zoo.backbones.get("hub_resnet", input_shape=(28, 28, 1), embedding_dim=64)
@@ -148,7 +152,7 @@ def hub_resnet(
         (`keras_hub.models.ResNetImageConverter`), which this adapter does not apply.
     """
     keras_hub = _keras_hub()
-    embedding_dim = check_embedding_dim(embedding_dim)
+    embedding_dim = None if embedding_dim is None else check_embedding_dim(embedding_dim)
     check_choice(pooling, "pooling", RESNET_POOLINGS)
     cls = keras_hub.models.ResNetBackbone
     if preset is None:
@@ -171,7 +175,7 @@ def hub_resnet(
         x = layers.GlobalAveragePooling2D(name="pool")(x)
     else:
         x = layers.GlobalMaxPooling2D(name="pool")(x)
-    outputs = layers.Dense(embedding_dim, name="embedding")(x)
+    outputs = x if embedding_dim is None else layers.Dense(embedding_dim, name="embedding")(x)
     return keras.Model(inputs, outputs, name=name)
 
 

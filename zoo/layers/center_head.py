@@ -7,6 +7,7 @@ from keras import ops
 from zoo._checks import check_int, check_range
 from zoo.geometry import euclidean
 from zoo.geometry import numerics as nx
+from zoo.layers._centers import center_update
 
 __all__ = ["CenterHead"]
 
@@ -110,11 +111,7 @@ class CenterHead(keras.layers.Layer):
             own = ops.matmul(onehot, centers)  # c_{y_i}, [B, d]
             dist = nx.sq_norm(x - own, keepdims=False)
             if training:
-                xs = ops.stop_gradient(x)
-                counts = ops.expand_dims(ops.sum(onehot, axis=0), -1)  # [K, 1]
-                sums = ops.matmul(ops.transpose(onehot), xs)  # [K, d]
-                delta = (counts * centers - sums) / (1.0 + counts)
-                self.centers.assign(centers - self.alpha * delta)
+                self.centers.assign(center_update(centers, x, onehot, self.alpha))
         extra = ops.min(scores, axis=-1) - 1.0 - dist
         return ops.concatenate([scores, ops.expand_dims(extra, -1)], axis=-1)
 

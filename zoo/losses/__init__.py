@@ -23,6 +23,7 @@ from zoo.losses.cosface import CosFaceLoss
 from zoo.losses.distarc_loss import DistArcLoss
 from zoo.losses.exponential_triplet import ExponentialTripletLoss
 from zoo.losses.function_loss import FunctionLoss
+from zoo.losses.label_smoothing import LabelSmoothingCrossEntropy
 from zoo.losses.margin_loss import MarginLoss
 from zoo.losses.prototype_regression import PrototypeRegressionLoss
 from zoo.losses.prototypical import PrototypicalLoss
@@ -38,6 +39,7 @@ __all__ = [
     "DistArcLoss",
     "ExponentialTripletLoss",
     "FunctionLoss",
+    "LabelSmoothingCrossEntropy",
     "MarginLoss",
     "PrototypeRegressionLoss",
     "PrototypicalLoss",

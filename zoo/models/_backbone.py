@@ -66,7 +66,10 @@ def resolve_backbone(backbone, input_shape, embedding_dim, where, **options):
         if input_shape is None or None in input_shape[:2] and key not in ("hub_resnet",):
             raise ValueError(f"{where}: `input_shape` (height, width[, channels]) is needed to build backbone "
                              f"{backbone!r}; e.g. input_shape=(28, 28, 1).")
-        dim = check_embedding_dim(64 if embedding_dim is None else embedding_dim, owner=where)
+        if embedding_dim is None and key == "hub_resnet":
+            dim = None  # pooled ResNet features without a projection
+        else:
+            dim = check_embedding_dim(64 if embedding_dim is None else embedding_dim, owner=where)
         model = zoo.backbones.get(key, input_shape, dim, **options)
         return model, tuple(model.input_shape[1:])
     return _from_preset(backbone, input_shape, embedding_dim, where, **options)
@@ -93,8 +96,9 @@ def _from_preset(preset, input_shape, embedding_dim, where, load_weights=True, *
         raise ValueError(f"{where}: `backbone` {preset!r} is not a zoo.backbones name ({zoo.backbones.available()}), "
                          "a built-in keras-hub ResNet/ViT preset, a kaggle:// / hf:// / modelscope:// handle or an "
                          "existing local preset directory.")
-    try:
-        loaded = keras_hub.models.Backbone.from_preset(preset, load_weights=load_weights)
+    adapter = {k: options.pop(k) for k in ("pooling", "name") if k in options}
+    try:  # the remaining options are config overrides (e.g. stackwise_num_strides: a ResNet's last stride)
+        loaded = keras_hub.models.Backbone.from_preset(preset, load_weights=load_weights, **options)
     except Exception as e:
         raise RuntimeError(f"{where}: could not load keras-hub preset {preset!r} ({type(e).__name__}: {e}). Built-in "
                            "presets download on first use and need network access; offline, pass a local preset "
@@ -110,8 +114,11 @@ def _from_preset(preset, input_shape, embedding_dim, where, load_weights=True, *
     channels = preset_shape[2] or channels
     height = preset_shape[0] or (input_shape[0] if input_shape and input_shape[0] else DEFAULT_PRESET_SIZE)
     width = preset_shape[1] or (input_shape[1] if input_shape and input_shape[1] else DEFAULT_PRESET_SIZE)
-    dim = check_embedding_dim(64 if embedding_dim is None else embedding_dim, owner=where)
-    model = zoo.backbones.get(family, (height, width, channels), dim, preset=loaded, **options)
+    if embedding_dim is None and family == "hub_resnet":
+        dim = None  # the pooled ResNet features as they are (e.g. ResNet-50's 2048)
+    else:
+        dim = check_embedding_dim(64 if embedding_dim is None else embedding_dim, owner=where)
+    model = zoo.backbones.get(family, (height, width, channels), dim, preset=loaded, **adapter)
     return model, (height, width, channels)
 
 

@@ -240,7 +240,11 @@ class Task(keras.Model):
         config = dict(config)
         config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
         config["preprocessor"] = keras.saving.deserialize_keras_object(config["preprocessor"])
-        return cls(**config)
+        # The saved backbone is built already: its options (e.g. a preset's strides) are in its own config.
+        options = config.pop("backbone_options", None)
+        model = cls(**config)
+        model.backbone_options = dict(options or {})
+        return model
 
 
 class _Embedder(keras.Model):
