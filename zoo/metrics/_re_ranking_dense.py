@@ -23,8 +23,9 @@ def working_distance(d: np.ndarray, squared: bool) -> np.ndarray:
     is bit-identical to the reference's float32 `np.power(d, 2)`), or d itself (cast) when `squared`."""
     if squared:
         return np.asarray(d, dtype=np.float32)
-    d64 = np.asarray(d, dtype=np.float64)
-    return np.square(d64).astype(np.float32)
+    if d.dtype == np.float32:
+        return np.square(d)                  # correctly rounded: the same as squaring in float64 and rounding
+    return np.square(np.asarray(d, dtype=np.float64)).astype(np.float32)
 
 
 def half_k(k1: int) -> int:

@@ -91,12 +91,13 @@ class _Blocks:
         self.q_g, self.q_q, self.g_g = q_g, q_q, g_g
         self.nq, self.n = q_g.shape[0], q_g.shape[0] + q_g.shape[1]
 
-    def columns(self, start: int, stop: int) -> np.ndarray:
-        """D[:, start:stop] (the chunk never straddles the query/gallery boundary)."""
+    def rows(self, start: int, stop: int) -> np.ndarray:
+        """Rows start:stop of D^T (= columns of D), contiguous; the chunk never straddles the query/gallery
+        boundary."""
         nq = self.nq
         if stop <= nq:
-            return np.concatenate([self.q_q[:, start:stop], self.q_g[start:stop].T], axis=0)
-        return np.concatenate([self.q_g[:, start - nq:stop - nq], self.g_g[:, start - nq:stop - nq]], axis=0)
+            return np.concatenate([self.q_q[:, start:stop].T, self.q_g[start:stop]], axis=1)
+        return np.concatenate([self.q_g[:, start - nq:stop - nq].T, self.g_g[:, start - nq:stop - nq].T], axis=1)
 
     def entries(self, m: np.ndarray, i: np.ndarray) -> np.ndarray:
         """D[m, i] for index vectors m, i."""
@@ -119,27 +120,28 @@ class _Blocks:
 
 
 class _Features:
-    """D computed from features: column chunk D[:, C] = geometry.pairwise_distance(X, X[C]), X = [query; gallery].
+    """D computed from features, X = [query; gallery]: D[:, C] = geometry.pairwise_distance(X[C], X)^T, so the
+    rows of D^T the algorithm reads come out of the geometry contiguous, with no transpose.
 
-    Every read of a column chunk recomputes it with the same chunk boundaries, so the values are identical
-    on every pass and in the dense path."""
+    Every read of a chunk recomputes it with the same chunk boundaries, so the values are identical on every
+    pass and in the dense path."""
 
     def __init__(self, query: np.ndarray, gallery: np.ndarray, geo: Any, max_elements: int):
         self.x = np.concatenate([query, gallery], axis=0)
         self.nq, self.n = len(query), len(self.x)
         self.geo = geo
-        self.rows = max(1, max_elements // self.n)
+        self.chunk = max(1, max_elements // self.n)
         self._x = keras.ops.convert_to_tensor(self.x)
 
-    def columns(self, start: int, stop: int) -> np.ndarray:
-        d = self.geo.pairwise_distance(self._x, keras.ops.convert_to_tensor(self.x[start:stop]))
-        return np.asarray(keras.ops.convert_to_numpy(d))
+    def rows(self, start: int, stop: int) -> np.ndarray:
+        d = self.geo.pairwise_distance(keras.ops.convert_to_tensor(self.x[start:stop]), self._x)
+        return np.asarray(keras.ops.convert_to_numpy(d), dtype=np.float32)
 
     def dense(self) -> np.ndarray:
         out = np.empty((self.n, self.n), dtype=np.float32)
-        for start, stop in _chunks(self.n, self.nq, self.rows):
-            out[:, start:stop] = self.columns(start, stop)
-        return out
+        for start, stop in _chunks(self.n, self.nq, self.chunk):
+            out[start:stop] = self.rows(start, stop)
+        return out.T
 
 
 def _chunks(n: int, nq: int, rows: int):
@@ -261,13 +263,13 @@ def _sparse_re_ranking(source: Any, k1: int, k2: int, lambda_value: float, squar
     rows = max(1, max_elements // n)
     # Pass 1: row i of the working matrix D' is column i of D over its maximum; keep top lists, maxima, q x g.
     for start, stop in _chunks(n, nq, rows):
-        w = working_distance(source.columns(start, stop), squared)        # [N, c]
-        mx = np.max(w, axis=0)
+        w = working_distance(source.rows(start, stop), squared)           # [c, N] rows of D^T
+        mx = np.max(w, axis=1)
         if not np.all(mx > 0):
             bad = start + int(np.argmin(mx > 0))
             raise ValueError(f"{_OWNER}: every distance of item {bad} (row {bad} of [queries; gallery]) is 0; "
                              f"the row-max normalisation is undefined (duplicate items only?).")
-        d = np.transpose(1.0 * w / mx)                                     # [c, N] rows of D'
+        d = w / mx[:, None]                                                # [c, N] rows of D' (1.0 * w == w)
         row_max[start:stop] = mx
         top[start:stop] = _stable_top(d, k_top)
         if start < nq:
@@ -283,8 +285,8 @@ def _sparse_re_ranking(source: Any, k1: int, k2: int, lambda_value: float, squar
         raw = np.empty(len(indices), dtype=np.float32)
         for start, stop in _chunks(n, nq, rows):
             lo, hi = indptr[start], indptr[stop]
-            block = source.columns(start, stop)
-            raw[lo:hi] = block[indices[lo:hi], owner[lo:hi] - start]
+            block = source.rows(start, stop)
+            raw[lo:hi] = block[owner[lo:hi] - start, indices[lo:hi]]
         say("gathered distances (pass 2)")
     vals = working_distance(raw, squared) / row_max[owner]
     weight = np.exp(-vals)
