@@ -78,8 +78,8 @@ def _ranks(d: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     """0-based position of every d[rows[i], cols[i]] in the stable ascending order of its row (ties by column).
 
     `rows` must be sorted (np.nonzero order). One value sort per row (SIMD `np.sort`, no index sort), then two
-    binary searches per wanted entry: position = #{values < v} + #{values == v at a smaller column}; the
-    second term is counted only for the few entries whose value occurs more than once in the row.
+    binary searches per wanted entry: position = #{values < v}. A row where a wanted value occurs more than once
+    is ranked by a stable index sort instead (ties by column).
     """
     sorted_d = np.sort(d, axis=1)
     values = d[rows, cols]
@@ -90,8 +90,11 @@ def _ranks(d: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         lo, hi = bounds[i], bounds[i + 1]
         less[lo:hi] = np.searchsorted(sorted_d[i], values[lo:hi], side="left")
         upto[lo:hi] = np.searchsorted(sorted_d[i], values[lo:hi], side="right")
-    for j in np.flatnonzero(upto - less > 1):        # tied values: earlier columns with the same value come first
-        less[j] += int(np.count_nonzero(d[rows[j], :cols[j]] == values[j]))
+    for i in np.unique(rows[upto - less > 1]):       # rows where a wanted value is tied: a stable index sort
+        lo, hi = bounds[i], bounds[i + 1]
+        position = np.empty(d.shape[1], np.int64)
+        position[np.argsort(d[i], kind="stable")] = np.arange(d.shape[1])
+        less[lo:hi] = position[cols[lo:hi]]
     return less
 
 
@@ -145,14 +148,15 @@ def _single_shot_ranks(d_row: np.ndarray, qp: int, qc: int, gp: np.ndarray, gc: 
 def _feature_blocks(q: np.ndarray, g: np.ndarray, geo, max_elements: int):
     """(start, [rows, Ng] float32 block) of a distance with the geometry's ranking.
 
-    Euclidean (squared or not) and sphere distances are computed with one float32 numpy matmul per block and
-    ranked through a monotone equivalent: ||q||² + ||g||² - 2<q, g> (clipped at 0) for Euclidean, -cos θ for
-    the sphere (same order as 1 - cos θ and θ, without the rounding of 1 - cos θ near 1). Other geometries use
+    Euclidean (squared or not) and sphere distances are computed with one float32 numpy matmul per block (as
+    fast as the TF backend's matmul here, measured) and ranked through an equivalent score: ||g||² - 2<q, g>
+    for Euclidean (the squared distance minus the row constant ||q||²), -cos θ for the sphere (same order as
+    1 - cos θ and θ, without the rounding of 1 - cos θ near 1). Other geometries use
     `geometry.pairwise_distance` on the backend.
     """
     if geo.name == "euclidean":
-        g2 = np.einsum("ij,ij->i", g, g)
-        prep = None
+        g2 = np.einsum("ij,ij->i", g, g)[None, :]
+        prep = "euclidean"
     elif geo.name == "sphere":
         g = g / np.maximum(np.linalg.norm(g, axis=1, keepdims=True), 1e-12)
         q = q / np.maximum(np.linalg.norm(q, axis=1, keepdims=True), 1e-12)
@@ -161,17 +165,11 @@ def _feature_blocks(q: np.ndarray, g: np.ndarray, geo, max_elements: int):
         yield from _distance_blocks(q, g, geo, False, max_elements)
         return
     rows = max(1, int(max_elements) // len(g))
-    gt = np.ascontiguousarray(g.T)
+    gt = np.ascontiguousarray(g.T * np.float32(-2.0 if prep == "euclidean" else -1.0))   # exact scaling
     for start in range(0, len(q), rows):
-        qb = q[start:start + rows]
-        m = qb @ gt
-        if prep == "sphere":
-            np.negative(m, out=m)
-        else:
-            m *= np.float32(-2.0)
-            m += np.einsum("ij,ij->i", qb, qb)[:, None]
-            m += g2[None, :]
-            np.maximum(m, np.float32(0.0), out=m)
+        m = q[start:start + rows] @ gt
+        if prep == "euclidean":
+            m += g2
         yield start, m
 
 
@@ -219,8 +217,8 @@ def evaluate_rank(distances: ArrayLike | None, query_pids: ArrayLike, gallery_pi
         ap: "non_interpolated" (default) or "market".
         query_features, gallery_features: [Nq, d] / [Ng, d] features, used when `distances` is None.
         geometry: a `zoo.geometry.get` name, object or config ("euclidean", "cosine", "sphere", "angle",
-            "poincare", ...). Euclidean and sphere blocks are computed with numpy and ranked by a monotone
-            equivalent (squared distance; -cos θ), the others by `geometry.pairwise_distance` on the backend.
+            "poincare", ...). Euclidean and sphere blocks are computed with numpy and ranked by an equivalent
+            score (||g||² - 2<q, g>; -cos θ), the others by `geometry.pairwise_distance` on the backend.
             Poincaré features must lie inside the ball.
         max_elements: largest query × gallery block held at once (>= 1): the evaluation walks the queries in
             blocks of max(1, max_elements // Ng) rows, given distances included. 2^24 holds about 0.4 GB of
