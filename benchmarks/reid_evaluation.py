@@ -9,6 +9,8 @@ after the data exist is reported, next to the wall time.
     ours            evaluate_rank(None, ..., query_features, gallery_features, geometry="euclidean")
                     = distance blocks + protocol, chunked (max_elements 2^24)
     ours/given      evaluate_rank(distmat, ...) on a precomputed float32 squared-distance matrix (eval only)
+    ours_qe         query_expansion(q, g, k=5, alpha=3) alone (only with --with-qe; fast-reid's `aqe` would hold
+                    the 19,281² float32 similarity matrix, 1.5 GB)
     torchreid dist  torchreid.metrics.compute_distance_matrix (torch addmm, squared Euclidean)
     torchreid cy    torchreid.metrics.evaluate_rank(distmat, use_cython=True)  (rank_cy compiled from the
                     upstream .pyx: the registry wheel torchreid 0.2.5 ships neither the .pyx nor a binary)
@@ -128,6 +130,9 @@ def worker(name, reps):
         from zoo.metrics.reid import evaluate_rank
         dist = np.maximum((q * q).sum(1)[:, None] + (g * g).sum(1)[None] - 2 * q @ g.T, 0)
         fn = lambda: evaluate_rank(dist, qp, gp, qc, gc)  # noqa: E731
+    elif name == "ours_qe":
+        from zoo.metrics.query_expansion import query_expansion
+        fn = lambda: query_expansion(q, g, k=5, alpha=3.0)  # noqa: E731
     elif name == "torchreid_dist":
         import torch
         compute_distance_matrix, _ = _torchreid()
@@ -181,6 +186,8 @@ def main():
     p.add_argument("--tries", type=int, default=1, help="timed repetitions per measurement (best is shown)")
     p.add_argument("--with-py", action="store_true", help="also time torchreid's numpy evaluator at Market size "
                    "(about 2.5 minutes)")
+    p.add_argument("--with-qe", action="store_true", help="also time zoo.metrics.query_expansion at Market size "
+                   "(19,281² similarities in blocks; about 15 s)")
     p.add_argument("--json", help="write every result here")
     p.add_argument("--worker", help=argparse.SUPPRESS)
     args = p.parse_args()
@@ -211,7 +218,7 @@ def main():
             dm = abs(mine["mAP"] - other["mAP"])
             print(f"{ties:<10} torchreid {which:<4} {dc:11.3g} {dm:11.3g}  {mine['valid']}")
 
-    names = [("ours", ours), ("ours_given", ours)]
+    names = [("ours", ours), ("ours_given", ours)] + ([("ours_qe", ours)] if args.with_qe else [])
     if have_theirs:
         names += [("torchreid_dist", theirs), ("torchreid_cy", theirs), ("torchreid_both", theirs)]
         if args.with_py:

@@ -161,7 +161,7 @@ def test_junk_pids_and_small_gallery_warning():
     gp[3:9] = -1
     keep = gp != -1
     want = evaluate_rank(d[:, keep], qp, gp[keep], qc, gc[keep], max_rank=10)
-    got = evaluate_rank(d, qp, gp, qc, gc, max_rank=10, junk_pids=(-1,))
+    got = evaluate_rank(d, qp, gp, qc, gc, max_rank=10, junk_pids=(-1,), verbose=True)
     assert got["mAP"] == want["mAP"] and np.array_equal(got["cmc"], want["cmc"])
     with pytest.warns(UserWarning, match="shrunk to length 6"):
         r = evaluate_rank(np.arange(6.0)[None], [1], [1, 2, 3, 4, 5, 6], [0], [1] * 6)
