@@ -103,9 +103,10 @@ def synthetic_reid(root, num_train_ids=200, num_test_ids=100, num_cams=5, images
     other shots in the gallery; the gallery also holds ``num_distractors`` distractors (pid ``0000``: unused
     test-split images through a random camera) and ``num_junk`` junk files (pid ``-1``: partial, cut-off
     renderings), which `zoo.data.reid` keeps / drops like Market's. A ``synthetic_reid.json`` of the
-    parameters sits in the folder. Defaults: 200 train + 100 test ids × 5 cameras × 4 shots (4,000 train,
-    500 query, 1,650 gallery images at 64 × 32), written in a few seconds, enough for a few-minute CPU
-    training run; tests use e.g. 8 + 4 ids × 3 cameras × 2 shots.
+    parameters sits in the folder. Defaults: 200 train + 100 test ids × 5 cameras × 4 shots (4,000 train
+    and 500 query images, 1,650 gallery files = 1,500 + 100 distractors + 50 junk, at 64 × 32), written in
+    about 7 s on 2 busy CPU cores, enough for a few-minute CPU training run (scale the pipeline's ``pad`` to the
+    image: ~3 px at 64 × 32); tests use e.g. 8 + 4 ids × 3 cameras × 2 shots.
 
     Args:
         root: parent folder; the set is written to ``root/Market-1501-v15.09.15``.
