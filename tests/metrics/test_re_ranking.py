@@ -112,6 +112,9 @@ def test_tiny_hand_checked_case():
     np.testing.assert_allclose(out[0], expected, rtol=0, atol=1e-6)
     np.testing.assert_allclose(re_ranking(d[:1, 1:], d[:1, :1], d[1:, 1:], k1=1, k2=1, lambda_value=0.5,
                                           method="dense")[0], expected, rtol=0, atol=1e-6)
+    # k1 + 1 and k2 larger than N: every list is the whole set, in both versions
+    np.testing.assert_array_equal(re_ranking(d[:1, 1:], d[:1, :1], d[1:, 1:]),
+                                  re_ranking(d[:1, 1:], d[:1, :1], d[1:, 1:], method="dense"))
 
 
 def test_stable_top_breaks_ties_by_index():
