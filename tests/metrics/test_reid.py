@@ -195,3 +195,16 @@ def test_bad_input():
                       gallery_features=np.zeros((len(gp), 2)), geometry="poincare")
     with pytest.raises(ValueError, match="`max_rank`"):
         evaluate_rank(d, qp, gp, qc, gc, max_rank=0)
+
+
+def test_heavy_ties_use_the_row_sort_and_agree():
+    # two identities, distances on a grid of 5 values: > 16 tied same-pid entries per row (stable index sort path)
+    rng = np.random.default_rng(7)
+    qp, gp, qc, gc = rng.integers(0, 2, 6), rng.integers(0, 2, 80), rng.integers(0, 3, 6), rng.integers(0, 3, 80)
+    d = np.round(rng.random((6, 80)) * 4) / 4
+    assert np.bincount(np.nonzero(gp[None] == qp[:, None])[0]).min() > 16
+    for ap in ("non_interpolated", "market"):
+        cmc, mean_ap, minp, valid = loop_reference(d, qp, gp, qc, gc, 10, ap)
+        r = evaluate_rank(d.astype(np.float32), qp, gp, qc, gc, max_rank=10, ap=ap)
+        np.testing.assert_allclose(r["cmc"], cmc, atol=1e-12)
+        assert abs(r["mAP"] - mean_ap) < 1e-12 and abs(r["mINP"] - minp) < 1e-12 and r["num_valid_queries"] == valid

@@ -45,6 +45,9 @@ AP_VARIANTS = ("non_interpolated", "market")
 MAX_ELEMENTS = 2 ** 24
 
 _OWNER = "zoo.metrics.evaluate_rank"
+#: Rows with more tied wanted entries than this are ranked by a stable index sort of the row (O(Ng log Ng))
+#: instead of one O(Ng) equality count per tied entry.
+_TIES_PER_ROW_SORT = 16
 
 
 def _numpy(x: Any) -> np.ndarray:
@@ -78,8 +81,8 @@ def _ranks(d: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     """0-based position of every d[rows[i], cols[i]] in the stable ascending order of its row (ties by column).
 
     `rows` must be sorted (np.nonzero order). One value sort per row (SIMD `np.sort`, no index sort), then two
-    binary searches per wanted entry: position = #{values < v}. A row where a wanted value occurs more than once
-    is ranked by a stable index sort instead (ties by column).
+    binary searches per wanted entry: position = #{values < v}, plus #{values == v at a smaller column} for a
+    value that occurs more than once (counted directly, or by one stable index sort of rows with many ties).
     """
     sorted_d = np.sort(d, axis=1)
     values = d[rows, cols]
@@ -90,11 +93,23 @@ def _ranks(d: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         lo, hi = bounds[i], bounds[i + 1]
         less[lo:hi] = np.searchsorted(sorted_d[i], values[lo:hi], side="left")
         upto[lo:hi] = np.searchsorted(sorted_d[i], values[lo:hi], side="right")
-    for i in np.unique(rows[upto - less > 1]):       # rows where a wanted value is tied: a stable index sort
+    tied = np.flatnonzero(upto - less > 1)            # wanted values that occur more than once in their row
+    if len(tied) == 0:
+        return less
+    n = d.shape[1]
+    tied_rows, per_row = np.unique(rows[tied], return_counts=True)
+    for i in tied_rows[per_row > _TIES_PER_ROW_SORT]:  # many ties in a row: one stable index sort of the row
         lo, hi = bounds[i], bounds[i + 1]
-        position = np.empty(d.shape[1], np.int64)
-        position[np.argsort(d[i], kind="stable")] = np.arange(d.shape[1])
+        position = np.empty(n, np.int64)
+        position[np.argsort(d[i], kind="stable")] = np.arange(n)
         less[lo:hi] = position[cols[lo:hi]]
+    tied = tied[np.isin(rows[tied], tied_rows[per_row <= _TIES_PER_ROW_SORT])]
+    step = max(1, 2 ** 24 // n)
+    for s in range(0, len(tied), step):                # few ties: + #{equal values at a smaller column}
+        j = tied[s:s + step]
+        equal = d[rows[j]] == values[j][:, None]
+        equal &= np.arange(n)[None, :] < cols[j][:, None]
+        less[j] += equal.sum(axis=1)
     return less
 
 
