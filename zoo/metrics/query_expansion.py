@@ -94,4 +94,4 @@ def query_expansion(query: ArrayLike, gallery: ArrayLike, k: int = 5, alpha: flo
             w = np.power(s, alpha) if integer_alpha else np.sign(s) * np.power(np.abs(s), alpha)
             expanded[start:start + len(sims)] = np.matmul(w[:, None, :], feats[top])[:, 0] / k
         feats = expanded
-    return feats[:len(q)].copy(), feats[len(q):].copy()
+    return feats[:len(q)], feats[len(q):]
