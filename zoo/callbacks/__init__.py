@@ -3,6 +3,7 @@ keras.saving.
 
 - `PrototypeReassignment`: the Hungarian label-to-prototype step of DL2PA during `fit`.
 - `RetrievalEvaluation`: recall@k, MAP@R and nearest-centroid accuracy of the embeddings every epoch.
+- `ReIDEvaluation`: CMC rank-k, mAP and mINP of a validation query/gallery every epoch (re-ID).
 - `FewShotEvaluation`: mean accuracy ± 95% CI over fixed evaluation episodes every epoch.
 - `AtomicBackupAndRestore`, `AtomicModelCheckpoint`: Keras' checkpoint callbacks with atomic file writes.
 - `StopOnInterrupt`: Ctrl-C stops `fit` cleanly after the current batch (on JAX a plain Ctrl-C is lost).
@@ -15,8 +16,9 @@ from zoo.callbacks.atomic_backup_and_restore import AtomicBackupAndRestore
 from zoo.callbacks.atomic_model_checkpoint import AtomicModelCheckpoint
 from zoo.callbacks.fewshot_evaluation import FewShotEvaluation
 from zoo.callbacks.prototype_reassignment import PrototypeReassignment
+from zoo.callbacks.reid_evaluation import ReIDEvaluation
 from zoo.callbacks.retrieval_evaluation import RetrievalEvaluation
 from zoo.callbacks.stop_on_interrupt import StopOnInterrupt
 
 __all__ = ["AtomicBackupAndRestore", "AtomicModelCheckpoint", "FewShotEvaluation", "PrototypeReassignment",
-           "RetrievalEvaluation", "StopOnInterrupt"]
+           "ReIDEvaluation", "RetrievalEvaluation", "StopOnInterrupt"]

@@ -14,6 +14,11 @@
 - `zoo.data.long_tail`, `long_tail_counts`, `long_tail_splits`: exponentially imbalanced subsets;
   `zoo.data.mixup`, `pack_mixup_labels`: mixup on a batched dataset.
 - `zoo.data.pk_batches` / `pk_plan`: P classes x K samples per batch (metric learning).
+- Person re-ID (read only, never downloaded): `zoo.data.reid(name, root)` -> `ReIDSplits` (train / query /
+  gallery as (paths, pids, cams), `summary()`, `validation()`) for Market-1501, DukeMTMC-reID, MSMT17, CUHK03-NP and
+  any Market-style folder; `reid_dataset` (decode, resize, flip, pad-crop, `random_erasing`; P identities x K
+  images per batch from `identity_plan`); `synthetic_reid`: a synthetic multi-camera set in the Market-1501 layout
+  built from Fashion-MNIST (offline demonstrations and tests).
 - `zoo.data.FewShotSplit`, `episodes`, `episode_plan`: N-way K-shot episodes; `fewshot_splits(name)`:
   class-disjoint splits of fashion_mnist, MiniImageNet CSVs, a folder, or the tfds adapters
   `zoo.data.fewshot_omniglot` and `zoo.data.fewshot_cub` (also reachable as `zoo.data.fewshot_tfds`).
@@ -47,6 +52,11 @@ from zoo.data.long_tail import LONG_TAIL_SPLITS, long_tail, long_tail_counts, lo
 from zoo.data.mixup import mixup, pack_mixup_labels
 from zoo.data.pipeline import AUGMENT_PRESETS, make_dataset
 from zoo.data.pk import pk_batches, pk_plan
+from zoo.data.random_erasing import BOT_ERASING_FILL, IMAGENET_MEAN_255, random_erasing
+from zoo.data.reid import REID_DATASETS, reid
+from zoo.data.reid_pipeline import identity_plan, identity_steps, reid_dataset
+from zoo.data.reid_splits import ReIDSplits
+from zoo.data.synthetic_reid import SYNTHETIC_REID_VERSION, synthetic_reid
 from zoo.data.tfds import DatasetNotPreparedError, load_tfds
 
 __all__ = [
@@ -60,4 +70,6 @@ __all__ = [
     "FewShotSplit", "episodes", "episode_plan", "IMAGE_EXTENSIONS",
     "fewshot_splits", "FEWSHOT_DATASETS", "MINI_IMAGENET_SPLIT_FILES",
     "fewshot_omniglot", "fewshot_cub", "fewshot_tfds",
+    "reid", "REID_DATASETS", "ReIDSplits", "identity_plan", "identity_steps", "reid_dataset", "random_erasing",
+    "BOT_ERASING_FILL", "IMAGENET_MEAN_255", "synthetic_reid", "SYNTHETIC_REID_VERSION",
 ]

@@ -155,7 +155,9 @@ class ReIDModel(Task):
         self.needs_labels = bool(self.spec.needs_labels or triplet_weight > 0 or center_weight > 0)
         self.label_classes = num_classes
         dim = self.embedding_dim
-        self.neck = keras.layers.BatchNormalization(center=False, name="bnneck") if neck == "bnneck" else None
+        # PyTorch's BatchNorm1d defaults (BoT's BNNeck): running-average momentum 0.1 (Keras: 0.9), eps 1e-5
+        self.neck = (keras.layers.BatchNormalization(center=False, momentum=0.9, epsilon=1e-5, name="bnneck")
+                     if neck == "bnneck" else None)
         if self.neck is not None:
             self.neck.build((None, dim))
         if not self.head.built:
@@ -249,13 +251,16 @@ class ReIDModel(Task):
 
     def embed(self, images, batch_size=None, verbose=0, flip=False):
         """Re-ID features [N, d] of raw images (array, image paths or a dataset of images); `flip=True` averages
-        each feature with the feature of the horizontally flipped image in the model's geometry (its mean: the
-        Euclidean mean, the normalised mean on the sphere, the Einstein midpoint in the ball)."""
+        each feature with the feature of the horizontally flipped image: the arithmetic mean for Euclidean heads
+        (torchreid / fast-reid), the head geometry's mean otherwise (the normalised mean on the sphere, the Einstein
+        midpoint in the ball)."""
         images = self._images(images)
         feats = Task.embed(self, images, batch_size=batch_size, verbose=verbose)
         if not flip:
             return feats
         flipped = Task.embed(self, _flipped(images), batch_size=batch_size, verbose=verbose)
+        if self.spec.geometry == "euclidean":  # raw features averaged (torchreid / fast-reid), ranked as they are
+            return ((feats + flipped) / 2).astype("float32")
         pair = ops.convert_to_tensor(np.stack([feats, flipped], axis=1).astype("float32"))
         return np.asarray(ops.convert_to_numpy(self.geometry.mean(pair, axis=-2)), dtype="float32")
 

@@ -191,11 +191,13 @@ class Task(keras.Model):
 
     def _embedding_model(self):
         """`embed_tensor` as a cached model (batched, compiled predict; every layer of the task tracked)."""
-        embedder = self.__dict__.get("_embedder")
-        if embedder is None:
-            embedder = _Embedder(self)
-            object.__setattr__(self, "_embedder", embedder)  # untracked: not a part of the saved model
-        return embedder
+        hidden = self.__dict__.get("_embedder")
+        if hidden is None:
+            # Untracked and out of Keras' saving walk (it follows every attribute, and `load_weights` has no cycle
+            # guard: the embedder's link back to this task recursed without end).
+            hidden = _Hidden(_Embedder(self))
+            object.__setattr__(self, "_embedder", hidden)
+        return hidden.value
 
     def save(self, filepath, overwrite=True, **kwargs):
         """`keras.Model.save`, atomically for `.keras` files: a crash mid-write keeps the previous file."""
@@ -247,17 +249,26 @@ class Task(keras.Model):
         return model
 
 
+class _Hidden:
+    """Holds an object where Keras' saving walk does not look (not a layer, list, dict or tuple)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+
 class _Embedder(keras.Model):
     """`task.embed_tensor` as a model, so `embed` batches, compiles and accepts datasets like `predict`."""
 
     def __init__(self, task):
         super().__init__(name=f"{task.name}_embedder")
         self.task_layers = list(task.layers)  # every layer `embed_tensor` may read (trainable c included)
-        object.__setattr__(self, "_task", task)
+        object.__setattr__(self, "_task", _Hidden(task))
         self.built = True
 
     def call(self, images):
-        return self._task.embed_tensor(images)
+        return self._task.value.embed_tensor(images)
 
 
 def _optimizer_from_config(config):
