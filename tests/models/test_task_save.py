@@ -55,3 +55,15 @@ def test_atomic_write_text_and_failure(tmp_path):
             raise RuntimeError("crash")
     assert path.read_text() == "one"
     assert sorted(os.listdir(tmp_path)) == ["a.json"]
+
+
+def test_weights_load_after_embed(tmp_path):
+    """`embed` caches an embedding model that links back to the task; Keras' weight loading walks every attribute
+    without a cycle guard, so the cache must stay out of its walk (it recursed without end)."""
+    model = _tiny_model()
+    x = np.random.default_rng(0).integers(0, 256, size=(2, 8, 8)).astype("uint8")
+    before = model.embed(x)
+    path = str(tmp_path / "w.weights.h5")
+    model.save_weights(path)
+    model.load_weights(path)
+    np.testing.assert_array_equal(model.embed(x), before)
