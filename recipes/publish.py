@@ -200,8 +200,10 @@ def _task_of(model):
         return "few_shot"
     if isinstance(model, zoo.models.EmbeddingModel):
         return "metric_learning"
+    if isinstance(model, zoo.models.ReIDModel):
+        return "reid"
     raise PublishError(f"the run's model is a {type(model).__name__}, not a zoo.models task model "
-                       "(ImageClassifier, ProtoNet, EmbeddingModel); pass --task to say what it is.")
+                       "(ImageClassifier, ProtoNet, EmbeddingModel, ReIDModel); pass --task to say what it is.")
 
 
 def _input_spec(model):
@@ -212,7 +214,7 @@ def _input_spec(model):
 
 
 def _head(model, task, facts):
-    if task == "image_classification":
+    if task in ("image_classification", "reid"):
         return getattr(model, "head_name", facts.get("head"))
     return None
 
@@ -239,6 +241,10 @@ def _recipe_numbers(task, facts):
             out.append(("centroid accuracy", facts["centroid_acc"], "recipes.metric_learning: test embeddings "
                                                                    "against training-class centroids"))
         return out
+    if task == "reid" and facts.get("rank1") is not None:
+        how = (f"recipes.reid: query against gallery ({facts.get('num_valid_queries')} valid queries), the epoch "
+               f"selected on held-out training identities ({facts.get('selected_on') or 'none'})")
+        return [("rank1", facts["rank1"], how), ("mAP", facts["mAP"], how)]
     return []
 
 
@@ -257,7 +263,11 @@ def _description(task, facts, model, geometry):
         loss = LOSS_NAMES.get(facts.get("loss"), facts.get("loss") or "see the command")
         return (f"{backbone} embedding model on {ds} ({dim}-d {geometry} embedding, {loss} loss), for retrieval: "
                 "`embed`, `retrieve`, `evaluate_retrieval`.")
-    return f"{backbone} re-ID embedding model on {ds} ({dim}-d {geometry} embedding)."
+    arm = "strong baseline (BNNeck, label smoothing, batch-hard triplet)" if facts.get("arm") == "bot" else \
+        "seed paper's arm (FC, cross-entropy)"
+    return (f"{backbone} re-ID model on {ds}, {arm}, {model.head_name} head: {dim}-d features ranked in the "
+            f"{geometry} geometry. `predict` / `embed` take raw 0..255 person crops and return the re-ID features; "
+            "`evaluate_reid(query, gallery)` gives CMC, mAP and mINP.")
 
 
 def _limits(task, facts, model, input_spec):

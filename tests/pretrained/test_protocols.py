@@ -142,8 +142,8 @@ def test_check_protocol_fills_defaults_and_names_bad_keys():
     with pytest.raises(TypeError):
         PROTOCOLS["classification"]["batch_size"] = 1  # read-only
     base = dict(PROTOCOLS["classification"])
-    with pytest.raises(ValueError, match=r"unknown protocol kind 'reid'.*'classification', 'few_shot', 'retrieval'"):
-        check_protocol({**base, "kind": "reid"})
+    with pytest.raises(ValueError, match=r"unknown protocol kind 'nope'.*'classification', 'few_shot', 'reid', 'retr"):
+        check_protocol({**base, "kind": "nope"})
     with pytest.raises(ValueError, match="no 'kind'"):
         check_protocol({"dataset": "digits", "split": "test"})
     with pytest.raises(ValueError, match=r"missing key\(s\) \['split'\]"):

@@ -135,8 +135,6 @@ def test_refusals(published, tmp_path):
     no_git = _run_dir(tmp_path / "nogit", published["model"], commit=None, dirty=None)
     with pytest.raises(SystemExit, match="no commit"):
         publish.main([no_git, "--name", "other", *base])
-    with pytest.raises(SystemExit, match="re-ID evaluation arrives with the re-ID issue"):
-        publish.main([published["run"], "--name", "other", "--task", "reid", "--root", root, "--backends", backend])
     with pytest.raises(SystemExit, match="--protocol"):
         publish.main([published["run"], "--name", "other", "--root", root, "--protocol", '{"kind": "nope"}'])
     assert sorted(json.loads((published["root"] / "zoo" / "pretrained" / "manifest.json").read_text())["models"]) \

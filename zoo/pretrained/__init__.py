@@ -10,6 +10,7 @@
 Publishing is `python -m recipes.publish RUN_DIR --name NAME` (weights/<name>/, the manifest entry, the card).
 """
 
+from zoo.pretrained import reid_protocol  # noqa: F401  (registers the "reid" kind)
 from zoo.pretrained._download import WeightsUnavailableError, fetch, path
 from zoo.pretrained._load import load
 from zoo.pretrained._manifest import TASKS, info, list_weights
