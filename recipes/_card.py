@@ -71,7 +71,8 @@ def _metric_label(name):
 
 
 def _is_fraction(name):
-    return name.endswith("accuracy") or name.endswith("_ci95") or name.startswith(("recall@", "map", "mAP", "cmc"))
+    fractions = ("recall@", "map", "mAP", "cmc", "rank", "mINP")
+    return name.endswith("accuracy") or name.endswith("_ci95") or name.startswith(fractions)
 
 
 def format_value(name, value):

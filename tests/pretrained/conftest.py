@@ -7,7 +7,7 @@ import keras
 import pytest
 
 import zoo
-from zoo.pretrained import protocols
+from zoo.pretrained import protocols, reid_protocol
 
 ENTRIES = zoo.pretrained.list_weights()
 NAMES = [e["name"] for e in ENTRIES]
@@ -28,6 +28,8 @@ def _resolution(protocol):
     """The smallest step of the protocol's accuracy-like metrics: one image / one query."""
     if protocol["kind"] == "few_shot":
         return 1.0 / (protocol["episodes"] * protocol["way"] * protocol["query"])
+    if protocol["kind"] == "reid":  # the synthetic set: 100 test identities x 5 cameras, one query each
+        return 1.0 / reid_protocol.SYNTHETIC_QUERIES
     return 1.0 / protocols.DATASET_SIZES[protocol["dataset"]][protocol["split"]]
 
 

@@ -28,6 +28,8 @@ __all__ = []
 
 #: The synthetic set's name in protocols and manifests.
 SYNTHETIC = "synthetic_reid"
+#: Queries of the synthetic set with `zoo.data.synthetic_reid`'s defaults (100 test identities x 5 cameras).
+SYNTHETIC_QUERIES = 500
 AP_VARIANTS = ("non_interpolated", "market")
 METRICS = ("rank1", "rank5", "rank10", "mAP", "mINP")
 
