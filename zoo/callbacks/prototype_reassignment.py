@@ -35,8 +35,16 @@ class PrototypeReassignment(keras.callbacks.Callback):
     It runs at the end of every `every_n_epochs`-th epoch (counted from the first epoch of the run,
     so a resumed fit keeps the schedule), i.e. after validation, as the reference; or, with
     `every_n_steps=k`, after every k-th training step (counted by the optimizer's iterations, which
-    BackupAndRestore restores). The number of classes whose prototype changed is added to the epoch
-    logs as `reassigned` (History / TensorBoard record it), kept in `self.history` as
+    BackupAndRestore restores: read once per fit, at its first step, then counted from the `batch`
+    argument, so the model's state is touched only on reassignment steps; on JAX each touch of
+    `self.model` syncs the whole training state to the host).
+
+    Under data parallelism it runs once per process, on the replicated class means (JAX: the global-batch
+    means; TensorFlow: the replica-averaged ones), and on several JAX processes process 0's solution is
+    broadcast, so every replica and process holds the same assignment.
+
+    The number of classes whose prototype changed is added to the epoch logs as `reassigned`
+    (History / TensorBoard record it), kept in `self.history` as
     (epoch, step, changed, seconds) tuples and printed when `verbose`.
 
     The model leaves `fit` with the assignment its features were trained with: a reassignment that
@@ -89,6 +97,8 @@ class PrototypeReassignment(keras.callbacks.Callback):
         self.pending = None
         self._epoch = 0
         self._step_changes = 0
+        self._step = None  # optimizer steps done, read at the first step of a fit, then counted
+        self._last_batch = -1
 
     # -- finding the head ---------------------------------------------------------------------------
 
@@ -111,14 +121,15 @@ class PrototypeReassignment(keras.callbacks.Callback):
 
     def solve(self):
         """(assignment, changed, seconds): the Hungarian solution on the current class means, not applied."""
+        from zoo.distribute import _host
         from zoo.prototypes import assign_from_means
 
         head = self.head()
         t0 = time.perf_counter()
-        means = keras.ops.convert_to_numpy(head.class_means)
-        protos = keras.ops.convert_to_numpy(head.prototypes)
-        old = np.asarray(keras.ops.convert_to_numpy(head.assignment)).astype(np.int64)
-        new = assign_from_means(means, protos)
+        means = _host.to_numpy(head.class_means)
+        protos = _host.to_numpy(head.prototypes)
+        old = _host.to_numpy(head.assignment).astype(np.int64)
+        new = _host.same_on_every_process(assign_from_means(means, protos)).astype(np.int64)
         return new, int(np.sum(new != old)), time.perf_counter() - t0
 
     def reassign(self, apply=True):
@@ -159,10 +170,12 @@ class PrototypeReassignment(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         self.head()  # fail early with a clear message
+        self._step = None  # re-read at the first step: BackupAndRestore may restore the iterations
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
         self._step_changes = 0
+        self._last_batch = -1
 
     def on_train_batch_begin(self, batch, logs=None):
         self.apply_pending()  # training continues: the solve due after the previous step takes effect
@@ -170,7 +183,12 @@ class PrototypeReassignment(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         if self.every_n_steps is None:
             return
-        step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
+        if self._step is None:  # once per fit (a resumed fit continues the restored count)
+            self._step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
+        else:  # `batch` is the last step of the call (steps_per_execution > 1 advances it by more than 1)
+            self._step += int(batch) - self._last_batch
+        self._last_batch = int(batch)
+        step = self._step
         if step % self.every_n_steps == 0:
             # The last step of a fit (when Keras knows the steps per epoch) keeps its solve pending; with an
             # unknown epoch length, `pending` is applied before the next step, so nothing trains on it late.

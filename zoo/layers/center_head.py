@@ -93,7 +93,8 @@ class CenterHead(keras.layers.Layer):
         if dim is None:
             raise ValueError("CenterHead: the embedding dimension (last input axis) must be known.")
         self.centers = self.add_weight(name="centers", shape=(self.num_classes, int(dim)),
-                                       initializer=self.centers_initializer, trainable=False)
+                                       initializer=self.centers_initializer, trainable=False,
+                                       aggregation="mean")
         if not self.classifier.built:
             self.classifier.build(tuple(input_shape))
 

@@ -165,7 +165,8 @@ class DropBlock(keras.layers.Layer):
             )
         if self.warmup_steps:
             self.step = self.add_weight(
-                name="step", shape=(), dtype="int32", initializer="zeros", trainable=False
+                name="step", shape=(), dtype="int32", initializer="zeros", trainable=False,
+                aggregation="only_first_replica",  # integer state cannot be averaged; replicas count alike
             )
 
     def current_rate(self):

@@ -259,7 +259,7 @@ class PrototypeHead(keras.layers.Layer):
             name="assignment", shape=(self.num_classes,), dtype="int32", trainable=False,
             initializer=lambda shape, dtype=None: ops.arange(self.num_classes, dtype="int32"))
         self.class_means = self.add_weight(
-            name="class_means", shape=(self.num_classes, dim), trainable=False,
+            name="class_means", shape=(self.num_classes, dim), trainable=False, aggregation="mean",
             initializer=lambda shape, dtype=None: ops.convert_to_tensor(means, dtype=dtype))
         # The assigned prototypes in class order, transposed [d, C] (the layout of a Dense kernel), kept in
         # sync with `assignment` by `set_assignment`: the forward pass is then one matmul, with no gather

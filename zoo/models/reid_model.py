@@ -165,7 +165,7 @@ class ReIDModel(Task):
         self.centers = None
         if center_weight > 0:
             self.centers = self.add_weight(name="centers", shape=(num_classes, dim), initializer="zeros",
-                                           trainable=False)
+                                           trainable=False, aggregation="mean")
         self.built = True
 
     # -- the model ---------------------------------------------------------------------------------------------

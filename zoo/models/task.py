@@ -6,6 +6,7 @@ import keras
 
 from zoo._io import atomic_path
 from zoo.callbacks.stop_on_interrupt import StopOnInterrupt
+from zoo.distribute import _padding, _state
 from zoo.layers.image_preprocessor import ImagePreprocessor
 from zoo.models import _inputs
 from zoo.models._backbone import image_shape, resolve_backbone
@@ -164,13 +165,26 @@ class Task(keras.Model):
         """`keras.Model.evaluate` on raw images and integer labels."""
         if kwargs.get("_use_cached_eval_dataset"):  # fit's validation: `fit` fed that data already
             return super().evaluate(x, y, *args, **kwargs)
-        data, labels = self._feed(x, y, f"{type(self).__name__}.evaluate")
+        where = f"{type(self).__name__}.evaluate"
+        data, labels = self._feed(x, y, where)
+        multiple = _state.pad_multiple()
+        if multiple > 1:  # JAX data parallelism: batches padded to the device count, padded rows weighted 0
+            return _padding.evaluate(super().evaluate, data, labels, args, kwargs, multiple=multiple, where=where,
+                                     allow=self._paddable())
         return super().evaluate(data, labels, *args, **kwargs)
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """`keras.Model.predict` on raw images, passed through `postprocess` (class scores for classifiers)."""
-        data = _inputs.predict_feed(x, f"{type(self).__name__}.predict")
-        outputs = super().predict(data, batch_size=batch_size, verbose=verbose, steps=steps, callbacks=callbacks)
+        where = f"{type(self).__name__}.predict"
+        data = _inputs.predict_feed(x, where)
+        multiple = _state.pad_multiple()
+        if multiple > 1:  # JAX data parallelism: batches padded to the device count, the padding stripped
+            outputs = _padding.predict(
+                lambda d, size: super(Task, self).predict(d, batch_size=size, verbose=verbose, steps=steps,
+                                                          callbacks=callbacks),
+                data, multiple=multiple, batch_size=batch_size, where=where, allow=self._paddable())
+        else:
+            outputs = super().predict(data, batch_size=batch_size, verbose=verbose, steps=steps, callbacks=callbacks)
         return self.postprocess(outputs)
 
     def predict_on_batch(self, x):
@@ -186,8 +200,14 @@ class Task(keras.Model):
 
     def embed(self, images, batch_size=None, verbose=0):
         """Embeddings `[N, d]` of raw images (array or dataset), in the head's geometry (numpy)."""
-        data = _inputs.predict_feed(images, f"{type(self).__name__}.embed")
-        return self._embedding_model().predict(data, batch_size=batch_size, verbose=verbose)
+        where = f"{type(self).__name__}.embed"
+        data = _inputs.predict_feed(images, where)
+        embedder = self._embedding_model()
+        multiple = _state.pad_multiple()
+        if multiple > 1:  # JAX data parallelism: batches padded to the device count, the padding stripped
+            return _padding.predict(lambda d, size: embedder.predict(d, batch_size=size, verbose=verbose), data,
+                                    multiple=multiple, batch_size=batch_size, where=where)
+        return embedder.predict(data, batch_size=batch_size, verbose=verbose)
 
     def _embedding_model(self):
         """`embed_tensor` as a cached model (batched, compiled predict; every layer of the task tracked)."""
@@ -210,6 +230,13 @@ class Task(keras.Model):
             super().save(tmp, overwrite=True, **kwargs)
 
     # -- plumbing ----------------------------------------------------------------------------------------------
+    def _paddable(self):
+        """Whether `predict`/`evaluate` batches may be padded by repeating rows (not for episode batches, whose
+        layout the head reads: `zoo.layers.PrototypicalHead`)."""
+        from zoo.layers.prototypical_head import PrototypicalHead
+
+        return not isinstance(getattr(self, "head", None), PrototypicalHead)
+
     def _feed(self, x, y, where):
         return _inputs.feed(x, y, num_classes=self.label_classes, needs_labels=self.needs_labels, where=where)
 
