@@ -25,6 +25,7 @@ Usage:
     python -m recipes.classification --dataset cifar10 --data-dir ~/tensorflow_datasets --backbone resnet20 \\
         --augment flip_crop --val-split 0.1
     python -m recipes.classification --dataset path/to/folder --image-size 64 --preset resnet_18_imagenet
+    JAX_NUM_CPU_DEVICES=2 python -m recipes.classification --backend jax --distribute data_parallel --devices 2
 
 Heads come from `zoo.heads` (`--head NAME`, options with `--c`, `--margin`, `--scale` or
 `--head-opt KEY=VALUE`), backbones from `zoo.backbones`.
@@ -52,7 +53,7 @@ def build_parser():
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         parents=[common.base_parser(epochs=5, verbose=1,
                                     out_help="output folder (default runs/classification/<run name>)"),
-                 common.dataset_parser(), common.resume_parser()],
+                 common.dataset_parser(), common.resume_parser(), common.distribute_parser()],
     )
     p.add_argument("--backbone", default="lenet", help="a name from zoo.backbones.available()")
     p.add_argument("--preset", default=None,
@@ -99,11 +100,20 @@ def train(args):
 
     Every finished epoch is checkpointed in `<out>/backup` (and the history in `<out>/progress.json`); Ctrl-C stops
     after the current batch and writes a partial metrics.json, and `--resume` continues from the last finished epoch.
+    With --distribute data_parallel the model is built, trained and evaluated inside `zoo.distribute.data_parallel`
+    (`common.distribution`); --batch-size must be a multiple of the device count.
     """
+    with common.distribution(args, "recipes.classification") as dist:
+        return _train(args, dist)
+
+
+def _train(args, dist):
     import keras
 
     import zoo.callbacks
 
+    dist.check_batch(args.batch_size, "--batch-size")
+    eval_batch = dist.eval_batch(EVAL_BATCH)
     keras.utils.set_random_seed(args.seed)
     run_name = f"{_tag(args.dataset)}-{_tag(args.preset or args.backbone)}-{args.head}-d{args.embedding_dim}-" \
                f"{keras.backend.backend()}"
@@ -119,7 +129,8 @@ def train(args):
     progress = common.RunProgress(out, resume=args.resume)
     # Epoch e's batches depend on (seed, e) only, so a resumed run continues with the batches the run would have seen.
     train_ds, steps = common.epoch_image_dataset(xtr, ytr, args.batch_size, seed=args.seed,
-                                                 first_epoch=progress.initial_epoch, augment=_augment(args))
+                                                 first_epoch=progress.initial_epoch, augment=_augment(args),
+                                                 drop_remainder=dist.parallel)
     best_path = os.path.join(out, BEST_WEIGHTS)
     # The best-epoch checkpoint comes before the head's callbacks, so it saves the weights that were just validated
     # (a callback that changes the model between epochs, PrototypeReassignment, runs after it); the latest-epoch
@@ -135,27 +146,29 @@ def train(args):
           f"head: {model.spec.description}")
     sizes = (len(xtr), len(xte), 0 if val is None else len(val[0]))
     partial = {"run": run_name, "dataset": args.dataset, "head": args.head, "epochs": args.epochs,
-               "train_images": int(sizes[0]), "val_images": int(sizes[2]), "test_images": int(sizes[1])}
+               "train_images": int(sizes[0]), "val_images": int(sizes[2]), "test_images": int(sizes[1]),
+               "distribute": dist.summary()}
     try:
         model.fit(train_ds, epochs=args.epochs, steps_per_epoch=steps, callbacks=callbacks,
-                            verbose=args.verbose, validation_data=val, validation_batch_size=EVAL_BATCH)
+                            verbose=args.verbose, validation_data=val, validation_batch_size=eval_batch)
     except KeyboardInterrupt:
         progress.interrupted(partial, "classification")
         raise
     full_history = progress.finished_epochs()
     try:
-        selection = _restore_best(model, full_history, val, best_path)
-        test = model.evaluate(xte, yte, batch_size=EVAL_BATCH, verbose=0, return_dict=True)
-        long_tail = _long_tail_report(args, model, xte, yte)
+        selection = _restore_best(model, full_history, val, best_path, eval_batch)
+        test = model.evaluate(xte, yte, batch_size=eval_batch, verbose=0, return_dict=True)
+        long_tail = _long_tail_report(args, model, xte, yte, eval_batch)
         model_path = os.path.join(out, "model.keras")
         model.save(model_path)
-        plot_path = _plot_2d(args, model, xte, yte, out)
+        plot_path = _plot_2d(args, model, xte, yte, out, eval_batch)
     except Exception as e:
         common.write_summary(out, {**partial, "status": "failed after training", "error": f"{type(e).__name__}: {e}",
                                    "history": full_history})
         raise
     summary = _summary(args, run_name, data, sizes, test, full_history, timer, model, model_path, plot_path,
                        long_tail, selection)
+    summary["distribute"] = dist.summary()
     common.write_summary(out, summary)
     progress.finish()
     chosen = "" if val is None else (f" (epoch {selection['selected_epoch']} of {args.epochs}, validation accuracy "
@@ -186,7 +199,7 @@ def _augment(args):
     return None if args.augment == "none" else args.augment
 
 
-def _restore_best(model, history, val, best_path):
+def _restore_best(model, history, val, best_path, eval_batch=EVAL_BATCH):
     """With a validation split: load the best epoch's weights (ties: the first) and check them on validation."""
     import numpy as np
 
@@ -196,24 +209,24 @@ def _restore_best(model, history, val, best_path):
     accuracies = [float(v) for v in history["val_accuracy"]]
     best = int(np.argmax(accuracies))
     model.load_weights(best_path)
-    restored = model.evaluate(val[0], val[1], batch_size=EVAL_BATCH, verbose=0, return_dict=True)["accuracy"]
+    restored = model.evaluate(val[0], val[1], batch_size=eval_batch, verbose=0, return_dict=True)["accuracy"]
     return {"val_accuracy": accuracies, "selected_epoch": best + 1, "best_val_accuracy": accuracies[best],
             "restored_val_accuracy": float(restored)}
 
 
-def _long_tail_report(args, model, xte, yte):
+def _long_tail_report(args, model, xte, yte, eval_batch=EVAL_BATCH):
     """Head / medium / tail test accuracy with --imbalance, else None."""
     if args.imbalance is None:
         return None
     import zoo.metrics
 
-    report = zoo.metrics.long_tail_accuracy(yte, model.predict(xte, batch_size=EVAL_BATCH, verbose=0))
+    report = zoo.metrics.long_tail_accuracy(yte, model.predict(xte, batch_size=eval_batch, verbose=0))
     print(f"[classification] long-tail (imbalance {args.imbalance}): head {report['head_accuracy']:.4f}, "
           f"medium {report['medium_accuracy']:.4f}, tail {report['tail_accuracy']:.4f}")
     return report
 
 
-def _plot_2d(args, model, xte, yte, out):
+def _plot_2d(args, model, xte, yte, out, eval_batch=EVAL_BATCH):
     """The head's 2-D picture of the test embeddings (dim 2 and a head that has one), else None."""
     if model.spec.plot is None or model.embedding_dim != 2:
         return None
@@ -221,8 +234,8 @@ def _plot_2d(args, model, xte, yte, out):
     import numpy as np
 
     plot_path = os.path.join(out, "latent_2d.png")
-    embeddings = np.concatenate([keras.ops.convert_to_numpy(model.features(xte[i:i + EVAL_BATCH]))
-                                 for i in range(0, len(xte), EVAL_BATCH)])
+    embeddings = np.concatenate([keras.ops.convert_to_numpy(model.features(xte[i:i + eval_batch]))
+                                 for i in range(0, len(xte), eval_batch)])
     model.spec.plot(embeddings, yte, model.head, plot_path)
     print(f"[classification] wrote the 2-D picture {plot_path}")
     return plot_path

@@ -1,7 +1,7 @@
 """Shared plumbing of the recipes: backend selection before keras is imported, the argparse parent of
-every recipe, the image-classification data flags and raw-pixel pipelines (the loading itself lives in
-`recipes._datasets`), epoch timing, the run summary (metrics.json) and running another recipe as its own
-process.
+every recipe, the data-parallel flags (`--distribute`, `--devices`) and the context a run trains in, the
+image-classification data flags and raw-pixel pipelines (the loading itself lives in `recipes._datasets`), epoch
+timing, the run summary (metrics.json) and running another recipe as its own process.
 
 Recipes never import each other: what two of them share lives here, and a grid of runs of one recipe
 (`compare_heads`, `prototype_experiments`) starts it with `run_recipe` and reads its metrics.json.
@@ -9,6 +9,7 @@ Recipes never import each other: what two of them share lives here, and a grid o
 
 import argparse
 import ast
+import contextlib
 import json
 import math
 import os
@@ -69,6 +70,140 @@ def base_parser(*, epochs, verbose=2, lr=1e-3, out_default=None, out_help=None, 
                    help="Keras backend (default: KERAS_BACKEND or tensorflow)")
     p.add_argument("--verbose", type=int, default=verbose, help="Keras fit verbosity (1 = progress bar)")
     return p
+
+
+# -- data parallelism: --distribute, --devices --------------------------------------------------------------
+#: `--distribute` values: one device, or `zoo.distribute.data_parallel` (JAX `keras.distribution.DataParallel`,
+#: TensorFlow `tf.distribute.MirroredStrategy`; Keras 3.15 has no data-parallel `fit` on torch).
+DISTRIBUTE = ("none", "data_parallel")
+
+
+def distribute_parser():
+    """The argparse parent of every training recipe's data-parallel flags: --distribute, --devices.
+
+    `distribution(args, where)` turns them into the context the run builds, compiles, fits and evaluates in.
+    """
+    p = argparse.ArgumentParser(add_help=False)
+    g = p.add_argument_group("data parallelism (zoo.distribute)")
+    g.add_argument("--distribute", default="none", choices=DISTRIBUTE,
+                   help="none: one device; data_parallel: the global batch split over --devices devices (JAX "
+                        "keras.distribution.DataParallel, exact: the step sees the global batch; TensorFlow "
+                        "MirroredStrategy: per-replica losses and head state; not on torch). The global batch must "
+                        "be a multiple of the device count; the last partial training batch of an epoch is dropped. "
+                        "CPU-only JAX: set JAX_NUM_CPU_DEVICES=N before starting")
+    g.add_argument("--devices", type=positive_int, default=None, metavar="N",
+                   help="with --distribute data_parallel: the first N devices (default: all visible ones)")
+    return p
+
+
+class RunDistribution:
+    """What `distribution(args, where)` yields: the run's strategy, its device count and the batch-size checks.
+
+    Attributes:
+        strategy: "none" or "data_parallel". devices: global device (replica) count, 1 without data parallelism.
+        processes, process_index: of a multi-process JAX run (1, 0 otherwise). backend: the Keras backend.
+
+    `check_batch(size, flag)` stops the recipe unless the global batch `size` is a multiple of `devices`;
+    `check_pk(p, k)` does it for P x K identity batches (on TensorFlow each replica's loss sees only its slice,
+    so P must be a multiple too: every replica then holds whole identities); `eval_batch(size)` rounds an
+    evaluation batch up to a multiple of the device count; `summary()` is the metrics.json entry.
+    """
+
+    def __init__(self, strategy="none", where="recipe", context=None, backend=None):
+        self.strategy = strategy
+        self.where = where
+        self.devices = int(getattr(context, "num_replicas", 1)) if context is not None else 1
+        self.processes = int(getattr(context, "num_processes", 1)) if context is not None else 1
+        self.process_index = int(getattr(context, "process_index", 0)) if context is not None else 0
+        if backend is None:
+            import keras
+
+            backend = keras.backend.backend()
+        self.backend = backend
+
+    @property
+    def parallel(self):
+        """True under --distribute data_parallel (even on one device: the partial last batch is dropped)."""
+        return self.strategy != "none"
+
+    def check_batch(self, size, flag):
+        """`size` (the global batch set by `flag`, e.g. "--batch-size") unchanged; SystemExit naming both numbers
+        unless it is a multiple of the device count."""
+        size = int(size)
+        if size % self.devices:
+            lower, upper = size - size % self.devices, size - size % self.devices + self.devices
+            hint = f"{lower} or {upper}" if lower else f"{upper}"
+            raise SystemExit(f"{self.where}: the global batch {flag} {size} is not divisible by the {self.devices} "
+                             f"devices of --distribute data_parallel (every device takes an equal share of the "
+                             f"batch); use a multiple of {self.devices} (e.g. {hint}) or other --devices.")
+        return size
+
+    def check_pk(self, p, k, flag_p="--p", flag_k="--k"):
+        """The global batch P·K of identity batches (`flag_p` identities x `flag_k` images), checked as
+        `check_batch`; on TensorFlow also P, so that each replica's loss sees whole identities."""
+        self.check_batch(p * k, f"{flag_p} x {flag_k} = {p} x {k} =")
+        if self.backend == "tensorflow" and self.devices > 1 and p % self.devices:
+            raise SystemExit(f"{self.where}: {flag_p} {p} identities per batch are not divisible by the "
+                             f"{self.devices} devices of --distribute data_parallel: TensorFlow's MirroredStrategy "
+                             f"gives each replica a slice of the batch and the loss of each replica must see whole "
+                             f"identities; use a multiple of {self.devices} for {flag_p}.")
+        return p * k
+
+    def eval_batch(self, size):
+        """`size` rounded up to a multiple of the device count (evaluation and prediction batches)."""
+        return -(-int(size) // self.devices) * self.devices
+
+    def summary(self):
+        """The run's `"distribute"` entry of metrics.json."""
+        return {"strategy": self.strategy, "devices": self.devices, "backend": self.backend,
+                "processes": self.processes}
+
+
+@contextlib.contextmanager
+def distribution(args, where):
+    """The context a recipe run builds, compiles, fits and evaluates its model in, from --distribute/--devices.
+
+    "none": no distribution (yields a `RunDistribution` of one device). "data_parallel":
+    `zoo.distribute.data_parallel(devices=args.devices)` for the whole block (entered before the model is built;
+    the previous distribution is restored on exit). An engine without it (torch) or too few devices stop the
+    recipe with the engine's message (SystemExit). `where` ("recipes.classification") prefixes every message.
+    """
+    strategy = getattr(args, "distribute", "none") or "none"
+    devices = getattr(args, "devices", None)
+    if strategy not in DISTRIBUTE:
+        raise SystemExit(f"{where}: --distribute must be one of {DISTRIBUTE}; got {strategy!r}.")
+    if strategy == "none":
+        if devices not in (None, 1):
+            raise SystemExit(f"{where}: --devices {devices} needs --distribute data_parallel (without it the run "
+                             "uses one device).")
+        yield RunDistribution("none", where)
+        return
+    import zoo.distribute
+
+    flags = f"--distribute data_parallel{'' if devices is None else f' --devices {devices}'}"
+    with contextlib.ExitStack() as stack:
+        try:
+            context = stack.enter_context(zoo.distribute.data_parallel(devices=devices))
+        except (RuntimeError, ValueError) as e:
+            raise SystemExit(f"{where}: {flags}: {e}") from e
+        run = RunDistribution(strategy, where, context)
+        print(f"[{where}] data parallel over {run.devices} {run.backend} device(s)"
+              + (f", {run.processes} processes" if run.processes > 1 else ""), flush=True)
+        yield run
+
+
+def distribute_argv(args):
+    """The --distribute/--devices flags of parsed `args` as an argv list (a grid passes them to its runs);
+    --devices without --distribute data_parallel stops the grid before its first run."""
+    if getattr(args, "distribute", "none") == "none" and getattr(args, "devices", None) not in (None, 1):
+        raise SystemExit(f"--devices {args.devices} needs --distribute data_parallel (without it every run uses one "
+                         "device).")
+    argv = []
+    if getattr(args, "distribute", "none") != "none":
+        argv += ["--distribute", args.distribute]
+    if getattr(args, "devices", None) is not None:
+        argv += ["--devices", str(args.devices)]
+    return argv
 
 
 # -- argparse types: a nonsense value stops the recipe with a usage message instead of training on it ------------
@@ -186,25 +321,29 @@ def split_validation(x, y, fraction, seed):
     return (x[kept], y[kept]), (x[held], y[held])
 
 
-def raw_image_dataset(x, y, batch_size, shuffle=False, augment=None, seed=0):
+def raw_image_dataset(x, y, batch_size, shuffle=False, augment=None, seed=0, drop_remainder=False):
     """A tf.data pipeline of raw uint8 pixels for a task model: shuffle (each epoch), batch, augment in 0..255.
 
     `augment`: None or "flip", "crop" (pad-4 random crop: integer shifts up to 4 pixels, zero fill, per image),
     "flip_crop". No scaling or normalisation here: the model owns its preprocessing. Labels int32.
+    `drop_remainder`: leave out the last partial batch (data-parallel training: every batch splits evenly).
     """
     import tensorflow as tf
 
+    if drop_remainder and len(x) < int(batch_size):
+        raise ValueError(f"raw_image_dataset: {len(x)} images are fewer than one batch of {int(batch_size)} "
+                         "(drop_remainder=True would leave no batch).")
     layers = _augment_layers(augment, x.shape[1], x.shape[2], seed)
     ds = tf.data.Dataset.from_tensor_slices((x, y.astype("int32")))
     if shuffle:
         ds = ds.shuffle(len(x), seed=int(seed), reshuffle_each_iteration=True)
-    ds = ds.batch(int(batch_size))
+    ds = ds.batch(int(batch_size), drop_remainder=bool(drop_remainder))
     if layers:
         ds = ds.map(lambda images, labels: _augmented(images, labels, layers, x.ndim))
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
-def epoch_image_dataset(x, y, batch_size, seed=0, first_epoch=0, augment=None):
+def epoch_image_dataset(x, y, batch_size, seed=0, first_epoch=0, augment=None, drop_remainder=False):
     """The training pipeline of raw pixels whose epoch e is a function of (seed, e) alone: `(dataset, steps)`.
 
     Epoch e visits the images in the order `stateless_shuffle(range(N), seed=(seed, e))`, batched; the dataset
@@ -212,20 +351,25 @@ def epoch_image_dataset(x, y, batch_size, seed=0, first_epoch=0, augment=None):
     (`--resume`) therefore sees the same batches as the uninterrupted run did from epoch k on, which
     `reshuffle_each_iteration` cannot give (its order depends on how many epochs this process has run).
     Augmentation ("flip", "crop", "flip_crop") uses Keras' random layers, whose draws are not tied to the epoch:
-    with it a resumed run is statistically, not bitwise, the same.
+    with it a resumed run is statistically, not bitwise, the same. `drop_remainder`: every batch is full (the
+    last `N mod batch_size` images of each epoch's order are left out: data-parallel training splits every batch
+    evenly over the devices).
     """
     import math
 
     import tensorflow as tf
 
     n = len(x)
-    steps = math.ceil(n / int(batch_size))
+    steps = n // int(batch_size) if drop_remainder else math.ceil(n / int(batch_size))
+    if steps == 0:
+        raise ValueError(f"epoch_image_dataset: {n} images give no {'full ' if drop_remainder else ''}batch of "
+                         f"{int(batch_size)}.")
     images, labels = tf.constant(x), tf.constant(y.astype("int32"))
 
     def epoch(e):
         order = tf.random.experimental.stateless_shuffle(tf.range(n, dtype=tf.int64),
                                                          seed=tf.stack([tf.constant(int(seed), tf.int64), e]))
-        return tf.data.Dataset.from_tensor_slices(order).batch(int(batch_size))
+        return tf.data.Dataset.from_tensor_slices(order).batch(int(batch_size), drop_remainder=bool(drop_remainder))
 
     ds = tf.data.Dataset.range(int(first_epoch), 2 ** 62).flat_map(epoch)
     ds = ds.map(lambda idx: (tf.gather(images, idx), tf.gather(labels, idx)))

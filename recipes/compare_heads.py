@@ -49,7 +49,8 @@ def build_parser():
     p = argparse.ArgumentParser(prog="python -m recipes.compare_heads", description=__doc__.splitlines()[0],
                                 parents=[common.base_parser(epochs=3, verbose=2,
                                                             out_default=os.path.join("runs", "compare"),
-                                                            out_help="output folder of the grid")])
+                                                            out_help="output folder of the grid"),
+                                         common.distribute_parser()])
     p.add_argument("--dims", type=int, nargs="+", default=[2, 128])
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--optimizer", default="adam")
@@ -99,6 +100,7 @@ def run_grid(args, rows, results_path, done):
                     "--out", out, "--verbose", str(args.verbose)]
             for o in opts:
                 argv += ["--head-opt", o]
+            argv += common.distribute_argv(args)  # every run on the grid's --distribute / --devices
             for flag, value in (("--train-limit", args.train_limit), ("--test-limit", args.test_limit),
                                 ("--val-split", args.val_split)):
                 if value:
@@ -109,7 +111,7 @@ def run_grid(args, rows, results_path, done):
                    "test_accuracy": summary["test_accuracy"], "final_train_loss": summary["final_train_loss"],
                    "median_epoch_seconds": summary["median_epoch_seconds"], "epochs": args.epochs,
                    "command": "python -m recipes.classification " + " ".join(argv),
-                   "plot_path": summary.get("plot_path")}
+                   "plot_path": summary.get("plot_path"), "distribute": summary.get("distribute")}
             if head == "distarc":
                 rec["angular_accuracy"] = angular_accuracy(summary["model_path"], args.dataset, args.train_limit,
                                                            args.test_limit)

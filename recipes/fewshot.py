@@ -18,6 +18,7 @@ Usage:
     python -m recipes.fewshot --geometry poincare --c 0.01 --shot 1 --way 5 --train-way 5
     python -m recipes.fewshot --dataset mini_imagenet --data-dir /data/mini --geometry poincare \\
         --c 0.01 --shot 1 --train-way 30 --lr 5e-3 --lr-step 80 --lr-gamma 0.5 --epochs 200
+    python -m recipes.fewshot --backend jax --distribute data_parallel --devices 2   # each episode over 2 devices
     python -m recipes.fewshot --help
 
 Reference settings (Khrulkov et al.'s few-shot code): conv4 with dim 1600, 15 queries, 100 train episodes per epoch,
@@ -44,7 +45,7 @@ def build_parser():
         description="Episodic few-shot training and evaluation of Prototypical Networks in any geometry.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         parents=[common.base_parser(epochs=20, verbose=2, out_help="output folder (default runs/fewshot/<run name>)"),
-                 common.resume_parser()],
+                 common.resume_parser(), common.distribute_parser()],
     )
     p.add_argument("--dataset", default="fashion_mnist",
                    choices=("fashion_mnist", "mini_imagenet", "omniglot", "caltech_birds2011", "folder"))
@@ -158,8 +159,32 @@ def main(argv=None):
     common.select_backend(argv)
     args = build_parser().parse_args(argv)
     check_args(args)
+    with common.distribution(args, "recipes.fewshot") as dist:
+        return _run(args, dist)
 
+
+def check_distribution(args, dist):
+    """Data parallelism splits each episode (one batch) over the devices: the episode sizes must be multiples of
+    the device count, and TensorFlow, whose replicas would each see a slice of an episode, is refused."""
+    if not dist.parallel:
+        return
+    if dist.backend == "tensorflow" and dist.devices > 1:
+        raise SystemExit("recipes.fewshot: --distribute data_parallel on TensorFlow gives each MirroredStrategy "
+                         "replica a slice of the episode, which breaks its support/query layout (a replica's "
+                         "prototypes would miss classes); use --backend jax, whose DataParallel step sees the "
+                         "whole episode, or --devices 1.")
+    train_way = args.train_way or args.way
+    dist.check_batch(train_way * (args.shot + args.query), f"(--train-way x (--shot + --query)) = {train_way} x "
+                     f"({args.shot} + {args.query}) =")
+    if args.val_episodes:
+        dist.check_batch(args.way * (args.shot + args.query), f"(--way x (--shot + --query)) = {args.way} x "
+                         f"({args.shot} + {args.query}) =")
+
+
+def _run(args, dist):
     import keras
+
+    check_distribution(args, dist)
 
     keras.utils.set_random_seed(args.seed)
     train_way = args.train_way or args.way
@@ -185,7 +210,8 @@ def main(argv=None):
           f"test {test_split.num_classes} classes / {len(test_split)} images"
           + (f", val {val_split.num_classes} classes" if val_split is not None else ", no validation split")
           + f"; {model.count_params():,} parameters")
-    partial = {"run": run_name, "dataset": args.dataset, "geometry": args.geometry, "epochs": args.epochs}
+    partial = {"run": run_name, "dataset": args.dataset, "geometry": args.geometry, "epochs": args.epochs,
+               "distribute": dist.summary()}
     try:
         model.fit(train_ds, epochs=args.epochs, callbacks=callbacks, verbose=args.verbose)
     except KeyboardInterrupt:
@@ -203,7 +229,8 @@ def main(argv=None):
         common.write_summary(out, {**partial, "status": "failed after training", "error": f"{type(e).__name__}: {e}",
                                    "history": hist})
         raise
-    summary = {**_summary(args, run_name, train_way, result, hist, timer, model_path, curves), "status": "complete"}
+    summary = {**_summary(args, run_name, train_way, result, hist, timer, model_path, curves), "status": "complete",
+               "distribute": dist.summary()}
     path = common.write_summary(out, summary)
     progress.finish()
     print(f"[fewshot] {args.way}-way {args.shot}-shot test accuracy {100 * result['mean']:.2f} ± "

@@ -16,6 +16,7 @@ scores every image by d_c(0, x). It writes:
 Usage:
     python -m recipes.hyperbolic_ood --dim 2 --c 1.0 --epochs 5
     python -m recipes.hyperbolic_ood --model runs/classification/<run>/model.keras --c 1.0
+    python -m recipes.hyperbolic_ood --backend jax --distribute data_parallel --devices 2
     python -m recipes.hyperbolic_ood --help
 
 The paper uses MNIST vs Omniglot; neither is available offline here, so the in-distribution set is
@@ -38,7 +39,8 @@ def build_parser():
         description="Fashion-MNIST vs digits OOD detection with the hyperbolic distance to the origin.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         parents=[common.base_parser(epochs=5, verbose=2,
-                                    out_help="output folder (default runs/hyperbolic_ood/<run name>)")],
+                                    out_help="output folder (default runs/hyperbolic_ood/<run name>)"),
+                 common.distribute_parser()],
     )
     p.add_argument("--model", default=None,
                    help="a trained .keras zoo.models.ImageClassifier with the 'poincare' head (skip training)")
@@ -79,19 +81,30 @@ def _softmax_max(logits):
 
 
 def run(args):
-    """Train or load, score, write metrics.json + PNGs; returns the summary dict."""
-    import keras
+    """Train or load, score, write metrics.json + PNGs; returns the summary dict.
 
+    With --distribute data_parallel training and scoring run inside `zoo.distribute.data_parallel`
+    (`common.distribution`); --batch-size must be a multiple of the device count.
+    """
     if not (args.c > 0):
         raise ValueError(f"--c must be > 0; got {args.c}")
+    with common.distribution(args, "recipes.hyperbolic_ood") as dist:
+        return _run(args, dist)
+
+
+def _run(args, dist):
+    import keras
+
+    if not args.model:
+        dist.check_batch(args.batch_size, "--batch-size")
     keras.utils.set_random_seed(args.seed)
     run_name = f"fashion_mnist-vs-{args.ood}-{args.backbone}-poincare-d{args.dim}-c{args.c:g}-{keras.backend.backend()}"
     out = args.out or os.path.join("runs", "hyperbolic_ood", run_name)
     os.makedirs(out, exist_ok=True)
 
     (xtr, ytr), (xte, yte), xood = _data(args)
-    model, model_path, history = _train_or_load(args, xtr, ytr, run_name, out)
-    scores = _score(args, model, xte, xood, yte)
+    model, model_path, history = _train_or_load(args, xtr, ytr, run_name, out, dist)
+    scores = _score(args, model, xte, xood, yte, dist.eval_batch(EVAL_BATCH))
     # the model's own statistics (adapted from the training images; what every raw image is normalised with)
     normalize = [float(keras.ops.convert_to_numpy(v)[0]) for v in (model.preprocessor.mean, model.preprocessor.std)]
     hist_path, disk_path = _plots(scores, yte, out)
@@ -102,7 +115,7 @@ def run(args):
         "train_images": int(len(xtr)), "test_images": int(len(xte)), "ood_images": int(len(xood)),
         "normalize": normalize, "test_accuracy": accuracy, "ood": report,
         "final_train_loss": float(history["loss"][-1]) if history else None,
-        "histogram_png": hist_path, "disk_png": disk_path,
+        "histogram_png": hist_path, "disk_png": disk_path, "distribute": dist.summary(),
     }
     path = common.write_summary(out, summary)
     auroc, msp = report["distance_to_origin"]["auroc"], report["max_softmax_probability"]["auroc"]
@@ -123,7 +136,7 @@ def _data(args):
     return (xtr, ytr), (xte, yte), xood
 
 
-def _train_or_load(args, xtr, ytr, run_name, out):
+def _train_or_load(args, xtr, ytr, run_name, out, dist):
     """(model, its path, fit history or None): --model loads, else the poincare classifier is trained."""
     import keras
 
@@ -139,7 +152,8 @@ def _train_or_load(args, xtr, ytr, run_name, out):
                                        train_c=args.train_c)
     model.compile(optimizer=common.make_optimizer("adam", args.lr))
     model.adapt(xtr)
-    train_ds = common.raw_image_dataset(xtr, ytr, args.batch_size, shuffle=True, seed=args.seed)
+    train_ds = common.raw_image_dataset(xtr, ytr, args.batch_size, shuffle=True, seed=args.seed,
+                                        drop_remainder=dist.parallel)
     print(f"[hyperbolic_ood] training {run_name}: {len(xtr)} images, {args.epochs} epochs")
     history = model.fit(train_ds, epochs=args.epochs, verbose=args.verbose, shuffle=False).history
     model_path = os.path.join(out, "model.keras")
@@ -147,7 +161,7 @@ def _train_or_load(args, xtr, ytr, run_name, out):
     return model, model_path, history
 
 
-def _score(args, model, x_in, x_out, yte):
+def _score(args, model, x_in, x_out, yte, eval_batch=EVAL_BATCH):
     """Ball points, class scores, test accuracy and the OOD reports (distance to the origin, max softmax, baseline)
     of raw uint8 images."""
     import keras
@@ -156,17 +170,17 @@ def _score(args, model, x_in, x_out, yte):
     from zoo.metrics import distance_to_origin, ood_report
 
     c = float(keras.ops.convert_to_numpy(find_poincare_head(model).curvature))
-    ball_in = model.embed(x_in, batch_size=EVAL_BATCH)
-    ball_out = model.embed(x_out, batch_size=EVAL_BATCH)
-    logits_in = keras.ops.convert_to_numpy(model.predict(x_in, batch_size=EVAL_BATCH, verbose=0))
-    logits_out = keras.ops.convert_to_numpy(model.predict(x_out, batch_size=EVAL_BATCH, verbose=0))
+    ball_in = model.embed(x_in, batch_size=eval_batch)
+    ball_out = model.embed(x_out, batch_size=eval_batch)
+    logits_in = keras.ops.convert_to_numpy(model.predict(x_in, batch_size=eval_batch, verbose=0))
+    logits_out = keras.ops.convert_to_numpy(model.predict(x_out, batch_size=eval_batch, verbose=0))
     d_in, d_out = distance_to_origin(ball_in, c), distance_to_origin(ball_out, c)
     report = {"distance_to_origin": ood_report(d_in, d_out),
               "max_softmax_probability": ood_report(_softmax_max(logits_in), _softmax_max(logits_out))}
     if args.baseline_model:
         base = keras.saving.load_model(args.baseline_model, compile=False)
-        bl_in = keras.ops.convert_to_numpy(base.predict(x_in, batch_size=EVAL_BATCH, verbose=0))
-        bl_out = keras.ops.convert_to_numpy(base.predict(x_out, batch_size=EVAL_BATCH, verbose=0))
+        bl_in = keras.ops.convert_to_numpy(base.predict(x_in, batch_size=eval_batch, verbose=0))
+        bl_out = keras.ops.convert_to_numpy(base.predict(x_out, batch_size=eval_batch, verbose=0))
         report["baseline_max_softmax_probability"] = ood_report(_softmax_max(bl_in), _softmax_max(bl_out))
         report["baseline_model"] = args.baseline_model
         report["baseline_test_accuracy"] = float(np.mean(np.argmax(bl_in, axis=1) == yte))

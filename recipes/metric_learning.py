@@ -19,6 +19,7 @@ Usage:
     python -m recipes.metric_learning --loss std --center-coef 0 --class-coef 1 --backend jax
     python -m recipes.metric_learning --ablation --epochs 3             # the 8 rows of the poster's table
     python -m recipes.metric_learning --dataset digits --epochs 5 --p 10 --k 4
+    python -m recipes.metric_learning --backend jax --distribute data_parallel --devices 2    # P·K = 30 on 2 devices
     python -m recipes.metric_learning --dataset cifar10 --data-dir ~/tensorflow_datasets --backbone resnet20 \
         --space poincare --c 0.1 --loss std --val-split 0.1
     python -m recipes.metric_learning --dataset path/to/folder --image-size 64 --val-split 0.1
@@ -48,7 +49,8 @@ def build_parser():
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter,
                                 parents=[common.base_parser(epochs=5, verbose=2, out_help="output folder (default "
                                                             "runs/metric_learning/<run name>)"),
-                                         common.dataset_parser(), common.resume_parser()])
+                                         common.dataset_parser(), common.resume_parser(),
+                                         common.distribute_parser()])
     p.add_argument("--backbone", default="lenet")
     p.add_argument("--embedding-dim", "--dim", dest="embedding_dim", type=int, default=128)
     p.add_argument("--loss", default="exp", choices=LOSSES)
@@ -168,13 +170,21 @@ def train(args):
 
     With --val-split a stratified share of the training classes' images is held out: every epoch its recall@1
     against the training gallery is measured, and the best epoch's weights are restored before the single
-    test evaluation (the test split selects nothing).
+    test evaluation (the test split selects nothing). With --distribute data_parallel the run is inside
+    `zoo.distribute.data_parallel` (`common.distribution`); P·K must be a multiple of the device count.
     """
+    with common.distribution(args, "recipes.metric_learning") as dist:
+        return _train(args, dist)
+
+
+def _train(args, dist):
     import keras
     import numpy as np
 
     import zoo.callbacks
 
+    dist.check_pk(args.p, args.k)
+    eval_batch = dist.eval_batch(512)
     keras.utils.set_random_seed(args.seed)
     run = f"{dataset_tag(args.dataset)}-{row_name(args.loss, args.center_coef, args.class_coef)}-{args.space}-" \
           f"{distance_of(args)}-{keras.backend.backend()}"
@@ -202,7 +212,8 @@ def train(args):
                                                          initial_value_threshold=progress.best("val_recall_at_1"))]
     print(f"[metric_learning] {run}: {len(xtr)} train / {0 if val is None else len(val[0])} validation / "
           f"{len(xte)} test images, P x K = {args.p} x {args.k}, {model.count_params():,} parameters")
-    partial = {"run": run, "row": row_name(args.loss, args.center_coef, args.class_coef), "epochs": args.epochs}
+    partial = {"run": run, "row": row_name(args.loss, args.center_coef, args.class_coef), "epochs": args.epochs,
+               "distribute": dist.summary()}
     try:
         model.fit(xtr, ytr, p=args.p, k=args.k, seed=args.seed, epochs=args.epochs, callbacks=callbacks,
                             verbose=args.verbose)
@@ -219,7 +230,7 @@ def train(args):
                      "restored_val_recall@1": model.evaluate_retrieval(val[0], val[1], xtr, ytr, ks=(1,),
                                                                        map_at_r=False, mean_ap=False)["recall@1"]}
 
-    result = evaluate(model.embed(xte, batch_size=512), yte, model.embed(xtr, batch_size=512), ytr, args,
+    result = evaluate(model.embed(xte, batch_size=eval_batch), yte, model.embed(xtr, batch_size=eval_batch), ytr, args,
                       geometry=model.geometry)
     model_path = os.path.join(out, "model.keras")
     model.save(model_path)
@@ -229,6 +240,7 @@ def train(args):
         "train_images": int(len(xtr)), "test_images": int(len(xte)),
         "loss_history": [float(v) for v in full_history["loss"]], "status": "complete",
         "epoch_seconds": [round(t, 2) for t in timer.times], "model_path": model_path, **result, **selection,
+        "distribute": dist.summary(),
     }
     if args.space == "poincare":
         summary["c"] = model.curvature

@@ -40,7 +40,8 @@ def build_parser():
     p = argparse.ArgumentParser(prog="python -m recipes.prototype_experiments", description=__doc__.splitlines()[0],
                                 parents=[common.base_parser(epochs=5, verbose=0,
                                                             out_default=os.path.join("runs", "prototypes"),
-                                                            out_help="output folder of the grid")])
+                                                            out_help="output folder of the grid"),
+                                         common.distribute_parser()])
     p.add_argument("--dims", type=int, nargs="*", default=[2, 3, 5, 9])
     p.add_argument("--imbalance", type=float, nargs="*", default=[0.01, 0.02])
     p.add_argument("--lt-dim", type=int, default=64)
@@ -78,7 +79,7 @@ def _command(args, dim, rho, extra, out):
         argv += ["--imbalance", str(rho)]
     if args.val_split:
         argv += ["--val-split", str(args.val_split)]
-    return argv
+    return argv + common.distribute_argv(args)  # every run on the grid's --distribute / --devices
 
 
 def _load(path):
@@ -143,7 +144,7 @@ def main(argv=None):
                       "command": "python -m recipes.classification " + " ".join(cmd),
                       **{k: summary[k] for k in ("test_accuracy", "final_train_loss", "epoch_seconds",
                                                  "train_images", "long_tail")},
-                      "backend": summary["backend"]}
+                      "backend": summary["backend"], "distribute": summary.get("distribute")}
             common.append_jsonl(results, record)
             rows[key] = record
     text = tables(args, rows)

@@ -27,6 +27,8 @@ Usage:
     python -m recipes.reid --dataset market1501 --data-dir /data --preset resnet_50_imagenet   # BoT (GPU)
     python -m recipes.reid --dataset market1501 --data-dir /data --preset resnet_50_imagenet --arm paper \
         --head poincare --dim 128 --c 0.01 --epochs 60
+    python -m recipes.reid --dataset market1501 --data-dir /data --preset resnet_50_imagenet --backend jax \
+        --distribute data_parallel --devices 4                            # P16 x K4 = 64 images over 4 devices
 """
 
 import argparse
@@ -52,7 +54,8 @@ def build_parser():
     p = argparse.ArgumentParser(prog="python -m recipes.reid", description=__doc__.splitlines()[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter,
                                 parents=[common.base_parser(epochs=120, lr=3.5e-4, out_help="output folder (default "
-                                                            "runs/reid/<run name>)"), common.resume_parser()])
+                                                            "runs/reid/<run name>)"), common.resume_parser(),
+                                         common.distribute_parser()])
     p.add_argument("--dataset", default="synthetic", choices=DATASETS)
     p.add_argument("--data-dir", default=None,
                    help="dataset root (the dataset folder or its parent); for synthetic: where to write it (default "
@@ -172,14 +175,14 @@ def build_model(args, num_classes):
         backbone_options=backbone_options, head_options=head_options, name="reid_model")
 
 
-def test_metrics(model, splits, args):
+def test_metrics(model, splits, args, batch_size=128):
     """The dataset's query/gallery protocol: one embedding per image (and per flipped image with --flip-test),
     both AP variants, optional re-ranking. Returns {row name: evaluate_rank dict with the protocol fields}."""
     import zoo.data
     import zoo.metrics
 
     def embed(split, flip):
-        ds = zoo.data.reid_dataset(split[0], training=False, image_size=tuple(args.image_size), batch_size=128)
+        ds = zoo.data.reid_dataset(split[0], training=False, image_size=tuple(args.image_size), batch_size=batch_size)
         return model.embed(ds, flip=flip)
 
     rows = {}
@@ -205,7 +208,16 @@ def _json_row(res):
 
 
 def train(args):
-    """One run; returns the summary dict (also written to metrics.json)."""
+    """One run; returns the summary dict (also written to metrics.json).
+
+    With --distribute data_parallel the run is inside `zoo.distribute.data_parallel` (`common.distribution`);
+    P·K must be a multiple of the device count (on TensorFlow P too: each replica's losses see whole identities).
+    """
+    with common.distribution(args, "recipes.reid") as dist:
+        return _train(args, dist)
+
+
+def _train(args, dist):
     import keras
     import numpy as np
 
@@ -213,6 +225,7 @@ def train(args):
     import zoo.data
 
     args = arm_settings(args)
+    dist.check_pk(args.p, args.k)
     keras.utils.set_random_seed(args.seed)
     splits = load_splits(args)
     print(f"[reid] {args.dataset}{' (SYNTHETIC)' if args.dataset == 'synthetic' else ''}:\n{splits.summary()}")
@@ -248,7 +261,8 @@ def train(args):
     print(f"[reid] {run}: {len(train_split[0])} train images of {num_classes} identities, P x K = {args.p} x {args.k}, "
           f"{model.count_params():,} parameters, feature dim {model.embedding_dim}, distance "
           f"{model.geometry.get_config()}")
-    partial = {"run": run, "epochs": args.epochs, "synthetic": args.dataset == "synthetic"}
+    partial = {"run": run, "epochs": args.epochs, "synthetic": args.dataset == "synthetic",
+               "distribute": dist.summary()}
     try:
         model.fit(train_ds, epochs=args.epochs, initial_epoch=progress.initial_epoch, callbacks=callbacks,
                   verbose=args.verbose)
@@ -263,7 +277,7 @@ def train(args):
         selection = {"val_ids": int(args.val_ids), "val_mAP": maps,
                      "val_rank1": [float(v) for v in history.get("val_rank1", [])],
                      "selected_epoch": int(np.argmax(maps) + 1) * args.eval_every, "selected_on": "val_mAP"}
-    rows = test_metrics(model, splits, args)
+    rows = test_metrics(model, splits, args, batch_size=dist.eval_batch(128))
     model_path = os.path.join(out, "model.keras")
     model.save(model_path)
     main_row = rows["plain-non_interpolated"]
@@ -278,7 +292,7 @@ def train(args):
         "protocol": {name: _json_row(res) for name, res in rows.items()},
         "loss_history": [float(v) for v in history.get("loss", [])],
         "epoch_seconds": [round(t, 2) for t in timer.times], "model_path": model_path, "status": "complete",
-        **selection,
+        "distribute": dist.summary(), **selection,
     }
     if args.head == "poincare":
         summary["c"] = float(keras.ops.convert_to_numpy(model.head.curvature))
