@@ -303,3 +303,30 @@ def test_raw_pixels_and_seed_named():
         zoo.data.episodes(split, 3, 1, 2, raw=True, normalize=(0.5, 0.5))
     with pytest.raises(ValueError, match="episodes: `seed`"):
         zoo.data.episodes(split, 3, 1, 2, seed=-1)
+
+
+@pytest.mark.parametrize("way,shot,query", [(4, 1, 3), (3, 2, 4)])
+def test_process_slices_are_the_episode(way, shot, query):
+    """num_processes = 2: each process yields its contiguous half of every episode's rows and labels (the same
+    episodes on both); the halves in process order are the single-process episode, pass after pass."""
+    x, y = indexed_split()
+    split = FewShotSplit.from_arrays(x, y)
+    whole = zoo.data.episodes(split, way, shot, query, episodes=3, seed=4)
+    parts = [zoo.data.episodes(split, way, shot, query, episodes=3, seed=4, num_processes=2, process_index=i)
+             for i in range(2)]
+    assert int(parts[1].cardinality()) == 3
+    for _ in range(2):
+        ref, got = collect(whole), [collect(ds) for ds in parts]
+        for (rx, ry), (ax, ay), (bx, by) in zip(ref, *got):
+            assert ax.shape == ((shot + query) * way // 2, 2, 2, 1) and ay.shape == (query * way // 2,)
+            np.testing.assert_array_equal(np.concatenate([ax, bx]), rx)
+            np.testing.assert_array_equal(np.concatenate([ay, by]), ry)
+
+
+def test_process_slicing_bad_input():
+    x, y = indexed_split()
+    with pytest.raises(ValueError, match=r"episodes: .*shot \* way = 1 \* 5 and query \* way = 2 \* 5 must both be "
+                                         r"divisible by 2"):
+        zoo.data.episodes((x, y), way=5, shot=1, query=2, num_processes=2)
+    with pytest.raises(ValueError, match=r"episodes: `process_index` must be an integer in \[0, 2\]"):
+        zoo.data.episodes((x, y), way=3, shot=1, query=2, num_processes=3, process_index=3)

@@ -81,3 +81,54 @@ def test_float_range_non_finite_raw_and_seed():
     bx, by = epoch(zoo.data.pk_batches(x, y, p=3, k=2, seed=1, raw=True))[0]
     assert bx.dtype == np.float32 and bx.max() > 1.0
     np.testing.assert_array_equal(y[bx[:, 0, 0, 0].astype(int)], by)   # pixel values are the raw indices
+
+
+def test_process_slices_are_the_global_batch():
+    """num_processes = n: every process draws the global plan of `seed` and yields its contiguous slice of whole
+    classes; the slices in process order are the single-process batches, epoch after epoch."""
+    y = labels(n_per=6, classes=8)
+    x = np.arange(len(y), dtype=np.uint8)[:, None, None].repeat(2, 1).repeat(2, 2)  # pixel = index
+    whole = zoo.data.pk_batches(x, y, p=4, k=3, seed=5)
+    parts = [zoo.data.pk_batches(x, y, p=4, k=3, seed=5, num_processes=2, process_index=i) for i in range(2)]
+    assert parts[0].element_spec[0].shape.as_list() == [None, 2, 2, 1]   # no static batch: Keras won't re-shard
+    assert int(parts[1].cardinality()) == int(whole.cardinality()) == 4
+    for _ in range(2):                                                      # epoch 2: a new plan, still equal
+        ref, got = epoch(whole), [epoch(ds) for ds in parts]
+        for b, (rx, ry) in enumerate(ref):
+            for i in range(2):
+                gx, gy = got[i][b]
+                assert gx.shape == (6, 2, 2, 1)
+                assert len(set(gy)) == 2 and (gy.reshape(2, 3) == gy.reshape(2, 3)[:, :1]).all()  # whole classes
+            np.testing.assert_array_equal(np.concatenate([got[0][b][0], got[1][b][0]]), rx)
+            np.testing.assert_array_equal(np.concatenate([got[0][b][1], got[1][b][1]]), ry)
+
+
+def test_process_slicing_bad_input():
+    y = labels()
+    x = np.zeros((len(y), 2, 2), np.uint8)
+    with pytest.raises(ValueError, match=r"pk_batches: p = 3 .* divisible by num_processes = 2"):
+        zoo.data.pk_batches(x, y, p=3, k=2, num_processes=2)
+    with pytest.raises(ValueError, match="pk_batches: `process_index` must be an integer in \\[0, 1\\]"):
+        zoo.data.pk_batches(x, y, p=2, k=2, num_processes=2, process_index=2)
+    with pytest.raises(ValueError, match="pk_batches: `num_processes`"):
+        zoo.data.pk_batches(x, y, p=2, k=2, num_processes=0)
+
+
+def test_process_slicing_refuses_keras_auto_sharding(monkeypatch):
+    """A sliced pipeline under a multi-process distribution that auto-shards datasets itself is refused."""
+
+    class FakeDistribution:
+        num_processes = 2
+        auto_shard_dataset = True
+
+    fake = FakeDistribution()
+    monkeypatch.setattr(keras.distribution, "distribution", lambda: fake)
+    y = labels()
+    x = np.zeros((len(y), 2, 2), np.uint8)
+    with pytest.raises(ValueError, match="auto-shards tf.data datasets"):
+        zoo.data.pk_batches(x, y, p=2, k=2, num_processes=2, process_index=1)
+    with pytest.raises(ValueError, match="runs on 2 processes; pass num_processes=2"):
+        zoo.data.pk_batches(x, y, p=4, k=2, num_processes=4)
+    fake.auto_shard_dataset = False
+    zoo.data.pk_batches(x, y, p=2, k=2, num_processes=2, process_index=1)
+    zoo.data.pk_batches(x, y, p=2, k=2)                     # the global pipeline: Keras shards it

@@ -13,6 +13,11 @@ The ``way`` classes of an episode are drawn at random (without replacement) from
 re-labelled ``0..way-1`` in the random order they were drawn; the ``shot + query`` images of each class are
 distinct images of that class. Index plans are made on the host (numpy, seeded); tf.data gathers in-memory
 images or reads and decodes image files lazily. TensorFlow is imported lazily.
+
+Multi-process data parallelism: an episode is one global batch (the model's step, e.g. `zoo.models.ProtoNet` on
+JAX, sees the whole episode). With ``num_processes=n, process_index=i`` every process draws the same episodes
+from the shared seed and yields the i-th contiguous n-th of each episode's rows and of its labels, so the
+slices in process order are exactly the single-process episode (see docs/scaling.md).
 """
 
 import os
@@ -23,6 +28,7 @@ from zoo._checks import check_int
 from zoo.data._checks import check_raw, check_seed
 from zoo.data._images import check_image_size, decode_fn, resize
 from zoo.data._preprocess import augment_fns, check_normalize, float_images
+from zoo.data._shards import check_processes, local_range
 from zoo.data.fewshot_split import IMAGE_EXTENSIONS, FewShotSplit
 
 # FewShotSplit and IMAGE_EXTENSIONS live in zoo.data.fewshot_split; they stay importable from here.
@@ -52,7 +58,7 @@ def episode_plan(labels, way, shot, query, episodes, rng):
 
 
 def episodes(source, way, shot, query, episodes=100, seed=0, normalize=None, image_size=None, augment=None,
-             resample=True, raw=False):
+             resample=True, raw=False, num_processes=1, process_index=0):
     """N-way K-shot Q-query episodes as a `tf.data.Dataset` of ``episodes`` batches ``(x, y)`` for `model.fit`.
 
     Each batch is one episode in the shot-major layout: ``x`` float32 ``[(shot + query) * way, H, W, C]`` where
@@ -64,6 +70,14 @@ def episodes(source, way, shot, query, episodes=100, seed=0, normalize=None, ima
     ``episode_plan(..., rng=np.random.default_rng([seed, e]))``, so two datasets built with one seed give the
     same episode sequence, and a half-consumed epoch does not shift the next ones. ``resample=False`` repeats
     the first pass's episodes on every pass (fixed validation/test episodes).
+
+    Several processes (multi-process JAX data parallelism) share each episode rather than taking one episode
+    each: the step of an episodic model sees one episode as its global batch, so with ``num_processes`` = n
+    process i yields rows ``i·R/n .. (i+1)·R/n − 1`` of ``x`` (R = (shot + query)·way) and entries
+    ``i·Q/n .. (i+1)·Q/n − 1`` of ``y`` (Q = query·way) of the same episode; concatenated in process order they
+    are the single-process episode. Both R and Q must be divisible by n, i.e. n must divide ``shot·way`` and
+    ``query·way``. Keras' multi-process auto-sharding cannot shard episodes (x and y differ in length): turn it
+    off (``dp.distribution.auto_shard_dataset = False``) and pass ``zoo.distribute.process_info()`` here.
 
     Args:
         source: a `zoo.data.FewShotSplit`, an image folder path (one sub-folder per class, read lazily with
@@ -91,16 +105,20 @@ def episodes(source, way, shot, query, episodes=100, seed=0, normalize=None, ima
         raw: True: pixel values in 0..255 (float32; [0, 1] float splits are multiplied by 255), augmented but
             neither scaled nor normalised, for the task models of `zoo.models` (`zoo.models.ProtoNet`), which
             preprocess themselves; ``normalize`` must then be None.
+        num_processes, process_index: multi-process slicing of every episode (1, 0: whole episodes), see above.
 
     Returns:
-        `tf.data.Dataset` of exactly ``episodes`` elements (its cardinality, known to Keras), prefetched. Use
+        `tf.data.Dataset` of exactly ``episodes`` elements (its cardinality, known to Keras), prefetched, each
+        an episode or (num_processes > 1) this process's slice ``x [R/n, H, W, C]``, ``y [Q/n]``. Use
         ``model.fit(ds, epochs=..., shuffle=False)``; it works on the TensorFlow, JAX and PyTorch backends.
 
     Raises:
         ValueError: way/shot/query/episodes < 1; a bad seed; ``normalize`` with ``raw=True``; way larger than the
             number of classes; shot + query larger than the smallest class (named, with its count); bad
             normalize / image_size; an empty split or non-integer labels, float images outside [0, 1] or with
-            NaN (from `FewShotSplit`). TypeError: an unsupported ``source``.
+            NaN (from `FewShotSplit`); process_index outside [0, num_processes), ``shot·way`` or ``query·way`` not
+            divisible by num_processes, num_processes > 1 under an active keras distribution that runs on
+            another number of processes or auto-shards datasets. TypeError: an unsupported ``source``.
 
     Example:
         >>> splits = zoo.data.fewshot_splits("fashion_mnist")
@@ -119,6 +137,8 @@ def episodes(source, way, shot, query, episodes=100, seed=0, normalize=None, ima
         The reference's sampler draws one fresh random plan per iteration with torch's global RNG; here plans
         are seeded per pass (reproducible). The reference resizes Mini test images to 92 and centre-crops 84;
         here images are resized straight to ``image_size`` (MiniImageNet's usual 84x84 files need no resize).
+        With ``augment`` and num_processes > 1 each process augments its own slice: the plan (which images)
+        is the single-process one, the random augmentation draws are not.
     """
     import tensorflow as tf
 
@@ -128,15 +148,22 @@ def episodes(source, way, shot, query, episodes=100, seed=0, normalize=None, ima
     n_episodes = check_int(episodes, "episodes", minimum=1, owner="episodes")
     seed = check_seed(seed, "episodes")
     raw = check_raw(raw, normalize, "episodes")
+    num_processes, process_index = check_processes(num_processes, process_index, "episodes")
+    if (shot * way) % num_processes or (query * way) % num_processes:
+        raise ValueError(f"episodes: num_processes = {num_processes} processes share each episode, so shot * way = "
+                         f"{shot} * {way} and query * way = {query} * {way} must both be divisible by "
+                         f"{num_processes} (each process takes 1/{num_processes} of the support+query rows and of the "
+                         "query labels).")
     split = _as_split(source, image_size)
     _check_episode_fits(split, way, shot, query)
     size = check_image_size(image_size, "episodes") or split.image_size
     norm = check_normalize(normalize, split.channels)
     fns = augment_fns(augment, size[0], size[1], seed)
-    rows = (shot + query) * way
-    ds, scale = _episode_images(_plan_dataset(split.labels, way, shot, query, n_episodes, seed, resample),
-                                split, size, rows)
-    y = tf.constant(np.tile(np.arange(way, dtype=np.int32), query))
+    start, rows = local_range((shot + query) * way, num_processes, process_index)
+    ds, scale = _episode_images(_plan_dataset(split.labels, way, shot, query, n_episodes, seed, resample,
+                                              start, rows), split, size, rows)
+    y_start, y_rows = local_range(query * way, num_processes, process_index)
+    y = tf.constant(np.tile(np.arange(way, dtype=np.int32), query)[y_start:y_start + y_rows])
 
     def finish(x):
         x = float_images(x, fns, scale, norm, raw)
@@ -178,19 +205,22 @@ def _check_episode_fits(split, way, shot, query):
                          f"<= {int(counts[smallest])} or drop the small classes.")
 
 
-def _plan_dataset(labels, way, shot, query, n_episodes, seed, resample):
-    """tf.data.Dataset of episode index rows, int32 [(shot + query) * way]; pass e draws the plan seeded
-    [seed, e] (always [seed, 0] when not `resample`)."""
+def _plan_dataset(labels, way, shot, query, n_episodes, seed, resample, start=0, rows=None):
+    """tf.data.Dataset of episode index rows, int32 [rows] (entries start..start+rows-1 of each
+    [(shot + query) * way] row: a process's slice); pass e draws the plan seeded [seed, e] (always [seed, 0]
+    when not `resample`)."""
     import tensorflow as tf
 
     passes = [0]
+    rows = (shot + query) * way if rows is None else rows
 
     def plans():
         e = passes[0] if resample else 0
         passes[0] += 1
-        yield from episode_plan(labels, way, shot, query, n_episodes, np.random.default_rng([int(seed), e]))
+        plan = episode_plan(labels, way, shot, query, n_episodes, np.random.default_rng([int(seed), e]))
+        yield from plan[:, start:start + rows]
 
-    return tf.data.Dataset.from_generator(plans, output_signature=tf.TensorSpec([(shot + query) * way], tf.int32))
+    return tf.data.Dataset.from_generator(plans, output_signature=tf.TensorSpec([rows], tf.int32))
 
 
 def _episode_images(plans, split, size, rows):

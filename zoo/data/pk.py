@@ -7,6 +7,10 @@ and batches draw P distinct classes at random, weighted by their remaining group
 classes have groups left. The index plan is made on the host (numpy, seeded) by a generator that
 tf.data calls again at every epoch, so `model.fit(ds, epochs=n, shuffle=False)` sees a new plan each
 epoch on the TensorFlow, JAX and PyTorch backends. TensorFlow is imported lazily.
+
+Multi-process data parallelism: every process builds the same global plan from the shared seed; with
+``num_processes=n, process_index=i`` it yields slice i of each global batch (P/n whole classes), so the
+slices of all processes, in process order, are the single-process batch (see docs/scaling.md).
 """
 
 import numpy as np
@@ -14,6 +18,7 @@ import numpy as np
 from zoo._checks import check_int
 from zoo.data._checks import check_raw, check_seed, pixel_scale
 from zoo.data._preprocess import check_normalize, float_images
+from zoo.data._shards import check_processes, local_range
 
 __all__ = ["pk_batches", "pk_plan"]
 
@@ -42,8 +47,12 @@ def pk_plan(y, p, k, rng):
         batches.append(np.concatenate([groups[alive[i]].pop() for i in chosen]).astype(np.int32))
 
 
-def pk_batches(x, y, p=10, k=3, normalize=None, seed=0, raw=False):
+def pk_batches(x, y, p=10, k=3, normalize=None, seed=0, raw=False, num_processes=1, process_index=0):
     """Build a PK-batch `tf.data.Dataset` of ``(images, labels)``, images float32 [P·K, H, W, C].
+
+    With ``num_processes`` = n > 1 each process yields its slice of the global batch: every process draws the
+    same global plan from ``seed`` and process i keeps the K-groups ``i·P/n .. (i+1)·P/n − 1`` (rows
+    ``i·P·K/n .. (i+1)·P·K/n − 1``), whole classes; the slices in process order are the single-process batch.
 
     Args:
         x: images [N, H, W] or [N, H, W, C]; uint8 0..255 (scaled by 1/255) or float in [0, 1] (float
@@ -55,22 +64,33 @@ def pk_batches(x, y, p=10, k=3, normalize=None, seed=0, raw=False):
         seed: seed of the per-epoch plans (epoch e uses the e-th plan of this seed), an int in [0, 2**31 - 1].
         raw: True: images stay pixel values in 0..255 (float32, not scaled or normalised) for the task models
             of `zoo.models`, which preprocess themselves; ``normalize`` must then be None.
+        num_processes, process_index: multi-process slicing (1, 0: the whole global batch). P must be divisible
+            by num_processes. For multi-process JAX `fit`, either build the global pipeline (the default) and
+            let Keras' auto-sharding take each process's slice (the same rows), or pass
+            ``zoo.distribute.process_info()`` here (only this process's images are gathered) and turn Keras'
+            auto-sharding off (``dp.distribution.auto_shard_dataset = False``); a sliced pipeline has an
+            unknown static batch size, so Keras' auto-sharding refuses it instead of slicing it again.
 
     Returns:
         `tf.data.Dataset` of exactly ``(Σ_c ⌊n_c / K⌋) // P`` batches per epoch (its cardinality, known to
-        Keras). Within an epoch no sample repeats as long as the per-pass plan suffices (balanced
-        classes); when a pass runs short the next batches come from a freshly shuffled pass.
+        Keras), of P·K rows (P·K / num_processes when sliced). Within an epoch no sample repeats as long as
+        the per-pass plan suffices (balanced classes); when a pass runs short the next batches come from a
+        freshly shuffled pass.
         Use ``model.fit(ds, epochs=..., shuffle=False)``.
 
     Raises:
         ValueError: k < 2, p < 1, fewer than p classes with k samples, labels not [N] integers or of
             another length than x, bad images (dtype, float values outside [0, 1], NaN), a bad seed,
-            ``normalize`` with ``raw=True``.
+            ``normalize`` with ``raw=True``; p not divisible by num_processes, process_index outside
+            [0, num_processes); num_processes > 1 under an active keras distribution that runs on another
+            number of processes or auto-shards datasets itself.
 
     Example:
         >>> (x, y), _ = zoo.data.fashion_mnist()
         >>> ds = zoo.data.pk_batches(x, y, p=10, k=3, normalize=zoo.data.FASHION_MNIST_MEAN_STD)
         >>> model.fit(ds, epochs=10, shuffle=False)
+        >>> n, i = zoo.distribute.process_info()          # several JAX processes: this process's slice
+        >>> part = zoo.data.pk_batches(x, y, p=10, k=3, raw=True, num_processes=n, process_index=i)
 
     Reference:
         Hermans, Beyer, Leibe, "In Defense of the Triplet Loss for Person Re-Identification", 2017 (PK
@@ -78,7 +98,8 @@ def pk_batches(x, y, p=10, k=3, normalize=None, seed=0, raw=False):
 
     Departures from the reference code:
         The reference cycles its groups through the classes in a fixed order (a batch of 11 groups over
-        10 classes repeats a class); here the P classes of a batch are distinct and drawn at random.
+        10 classes repeats a class); here the P classes of a batch are distinct and drawn at random. Process
+        slicing follows fast-reid's samplers (same seed on every rank, each rank takes its part of the batch).
     """
     import tensorflow as tf
 
@@ -101,6 +122,11 @@ def pk_batches(x, y, p=10, k=3, normalize=None, seed=0, raw=False):
     scale = pixel_scale(x, "pk_batches", dtype_error=ValueError)
     norm = check_normalize(normalize, x.shape[-1])
     raw = check_raw(raw, normalize, "pk_batches")
+    num_processes, process_index = check_processes(num_processes, process_index, "pk_batches")
+    if p % num_processes:
+        raise ValueError(f"pk_batches: p = {p} classes per global batch must be divisible by num_processes = "
+                         f"{num_processes} (each process takes whole classes: P/num_processes groups of K).")
+    start, local = local_range(p * k, num_processes, process_index)
     rng = np.random.default_rng(check_seed(seed, "pk_batches"))
     steps = int(sum(c // k for c in counts)) // p
     stream = []
@@ -111,7 +137,7 @@ def pk_batches(x, y, p=10, k=3, normalize=None, seed=0, raw=False):
         for _ in range(steps):
             while not stream:
                 stream.extend(pk_plan(y, p, k, rng))
-            yield stream.pop(0)
+            yield stream.pop(0)[start:start + local]
 
     images = tf.constant(x)
     labels = tf.constant(y.astype(np.int32))
@@ -119,6 +145,9 @@ def pk_batches(x, y, p=10, k=3, normalize=None, seed=0, raw=False):
     def load(idx):
         return float_images(tf.gather(images, idx), [], scale, norm, raw), tf.gather(labels, idx)
 
-    ds = tf.data.Dataset.from_generator(plans, output_signature=tf.TensorSpec([p * k], tf.int32))
+    # A slice keeps no static batch size: Keras' multi-process auto-sharding then refuses the dataset ("batch size
+    # unknown") instead of silently keeping a part of this process's part.
+    rows = p * k if num_processes == 1 else None
+    ds = tf.data.Dataset.from_generator(plans, output_signature=tf.TensorSpec([rows], tf.int32))
     ds = ds.apply(tf.data.experimental.assert_cardinality(steps))
     return ds.map(load, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
