@@ -96,6 +96,10 @@ def build_parser():
 
 
 # -- protocols -------------------------------------------------------------------------------------------------
+#: `recipes.reid --dataset` values -> the dataset names of `zoo.pretrained`'s "reid" protocol.
+REID_DATASET_NAMES = {"synthetic": "synthetic_reid"}
+
+
 def default_protocol(task, dataset):
     """The test protocol of a task on `dataset` (what `zoo.pretrained.protocols.evaluate` runs).
 
@@ -392,6 +396,7 @@ def publish(run_dir, name, *, root=common.ROOT, weights_dir=None, manifest=None,
     dataset = facts.get("dataset")
     if task == "reid":
         _check_reid_available()
+        dataset = REID_DATASET_NAMES.get(dataset, dataset)
     if protocol is None:
         if not dataset:
             raise PublishError(f"{metrics_path} names no dataset; pass --protocol.")
