@@ -18,7 +18,7 @@ Usage:
     python -m recipes.fewshot --geometry poincare --c 0.01 --shot 1 --way 5 --train-way 5
     python -m recipes.fewshot --dataset mini_imagenet --data-dir /data/mini --geometry poincare \\
         --c 0.01 --shot 1 --train-way 30 --lr 5e-3 --lr-step 80 --lr-gamma 0.5 --epochs 200
-    python -m recipes.fewshot --backend jax --distribute data_parallel --devices 2   # each episode over 2 devices
+    python -m recipes.fewshot --backend jax --distribute data_parallel --devices 2 --way 4   # 64 images, 60 labels
     python -m recipes.fewshot --help
 
 Reference settings (Khrulkov et al.'s few-shot code): conv4 with dim 1600, 15 queries, 100 train episodes per epoch,
@@ -164,8 +164,9 @@ def main(argv=None):
 
 
 def check_distribution(args, dist):
-    """Data parallelism splits each episode (one batch) over the devices: the episode sizes must be multiples of
-    the device count, and TensorFlow, whose replicas would each see a slice of an episode, is refused."""
+    """Data parallelism splits each episode (one batch) over the devices: its image and query-label counts must be
+    multiples of the device count, and TensorFlow, whose replicas would each see a slice of an episode, is
+    refused."""
     if not dist.parallel:
         return
     if dist.backend == "tensorflow" and dist.devices > 1:
@@ -173,12 +174,12 @@ def check_distribution(args, dist):
                          "replica a slice of the episode, which breaks its support/query layout (a replica's "
                          "prototypes would miss classes); use --backend jax, whose DataParallel step sees the "
                          "whole episode, or --devices 1.")
-    train_way = args.train_way or args.way
-    dist.check_batch(train_way * (args.shot + args.query), f"(--train-way x (--shot + --query)) = {train_way} x "
-                     f"({args.shot} + {args.query}) =")
-    if args.val_episodes:
-        dist.check_batch(args.way * (args.shot + args.query), f"(--way x (--shot + --query)) = {args.way} x "
-                         f"({args.shot} + {args.query}) =")
+    # an episode batch is (images [way·(shot + query)], query labels [way·query]): both are split over the devices
+    for way, flag, used in ((args.train_way or args.way, "--train-way", True), (args.way, "--way", args.val_episodes)):
+        if used:
+            dist.check_batch(way * (args.shot + args.query), f"of images ({flag} x (--shot + --query)) = {way} x "
+                             f"({args.shot} + {args.query}) =")
+            dist.check_batch(way * args.query, f"of query labels ({flag} x --query) = {way} x {args.query} =")
 
 
 def _run(args, dist):
