@@ -5,8 +5,10 @@ groups of 3 same-class samples are K = 3; its anchors are then every K-th sample
 class's samples are reshuffled and cut into groups of K (a remainder < K is left out of that epoch),
 and batches draw P distinct classes at random, weighted by their remaining groups, until fewer than P
 classes have groups left. The index plan is made on the host (numpy, seeded) by a generator that
-tf.data calls again at every epoch, so `model.fit(ds, epochs=n, shuffle=False)` sees a new plan each
-epoch on the TensorFlow, JAX and PyTorch backends. TensorFlow is imported lazily.
+tf.data calls again at every pass over the dataset; pass e draws its plan from ``default_rng([seed, e])``,
+so `model.fit(ds, epochs=n, shuffle=False)` sees a new plan each epoch on the TensorFlow, JAX and PyTorch
+backends, and a pass abandoned half-way (Keras reads one batch to build the model at the first `fit`,
+with prefetching) does not shift the plans of the next ones. TensorFlow is imported lazily.
 
 Multi-process data parallelism: every process builds the same global plan from the shared seed; with
 ``num_processes=n, process_index=i`` it yields slice i of each global batch (P/n whole classes), so the
@@ -61,7 +63,8 @@ def pk_batches(x, y, p=10, k=3, normalize=None, seed=0, raw=False, num_processes
         p: classes per batch (>= 1; at most the number of classes with >= k samples).
         k: samples per class (>= 2: a batch needs positive pairs). The reference: k = 3.
         normalize: None or ``(mean, std)`` of [0, 1]-scaled pixels, as `zoo.data.make_dataset`.
-        seed: seed of the per-epoch plans (epoch e uses the e-th plan of this seed), an int in [0, 2**31 - 1].
+        seed: seed of the plans (pass e over the dataset draws from ``np.random.default_rng([seed, e])``), an
+            int in [0, 2**31 - 1].
         raw: True: images stay pixel values in 0..255 (float32, not scaled or normalised) for the task models
             of `zoo.models`, which preprocess themselves; ``normalize`` must then be None.
         num_processes, process_index: multi-process slicing (1, 0: the whole global batch). P must be divisible
@@ -127,13 +130,18 @@ def pk_batches(x, y, p=10, k=3, normalize=None, seed=0, raw=False, num_processes
         raise ValueError(f"pk_batches: p = {p} classes per global batch must be divisible by num_processes = "
                          f"{num_processes} (each process takes whole classes: P/num_processes groups of K).")
     start, local = local_range(p * k, num_processes, process_index)
-    rng = np.random.default_rng(check_seed(seed, "pk_batches"))
+    seed = check_seed(seed, "pk_batches")
     steps = int(sum(c // k for c in counts)) // p
-    stream = []
+    passes = [0]
 
     def plans():
-        # Exactly `steps` batches per epoch (a fixed, known epoch length for Keras): batches come from a
-        # stream of per-pass plans; when a plan runs short (unbalanced classes) a new one is drawn.
+        # Exactly `steps` batches per pass (a fixed, known epoch length for Keras): batches come from a stream of
+        # plans; when a plan runs short (unbalanced classes) a new one is drawn. Pass e has its own generator
+        # seeded [seed, e]: how far an earlier iterator ran (Keras' build-time peek, prefetching) cannot change
+        # it, so every process of a multi-process job draws the same global batches.
+        rng = np.random.default_rng([seed, passes[0]])
+        passes[0] += 1
+        stream = []
         for _ in range(steps):
             while not stream:
                 stream.extend(pk_plan(y, p, k, rng))
