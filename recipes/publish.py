@@ -396,7 +396,7 @@ def publish(run_dir, name, *, root=common.ROOT, weights_dir=None, manifest=None,
     dataset = facts.get("dataset")
     if task == "reid":
         _check_reid_available()
-        dataset = REID_DATASET_NAMES.get(dataset, dataset)
+        dataset = facts["dataset"] = REID_DATASET_NAMES.get(dataset, dataset)
     if protocol is None:
         if not dataset:
             raise PublishError(f"{metrics_path} names no dataset; pass --protocol.")
