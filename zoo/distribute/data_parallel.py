@@ -14,6 +14,11 @@ TORCH_MESSAGE = ("zoo.distribute.data_parallel: Keras {version} has no data-para
                  "keras-team/keras#23316). Use KERAS_BACKEND=jax (keras.distribution.DataParallel) or "
                  "KERAS_BACKEND=tensorflow (tf.distribute.MirroredStrategy), or train on one device.")
 
+# One MirroredStrategy per device set and process: a second strategy over the same devices reuses the collective
+# instance keys of the first, and its all-reduces then meet the first model's (TF aborts with "Shape mismatch in
+# the collective instance"; measured with two models trained one after the other on 2 logical CPUs).
+_TF_STRATEGIES = {}
+
 
 class DataParallelContext:
     """What `zoo.distribute.data_parallel()` yields: the data-parallel setting of the block.
@@ -115,7 +120,9 @@ def data_parallel(devices=None):
         import tensorflow as tf
 
         names = _tf_devices(devices, where)
-        strategy = tf.distribute.MirroredStrategy(names)
+        strategy = _TF_STRATEGIES.get(tuple(names))
+        if strategy is None:
+            strategy = _TF_STRATEGIES[tuple(names)] = tf.distribute.MirroredStrategy(names)
         with strategy.scope():
             yield DataParallelContext("tensorflow", names, strategy)
     elif backend == "torch":
