@@ -34,7 +34,10 @@ class Task(keras.Model):
     - the head's callbacks attached to `fit` (unless the caller passes one of the same class, or
       `head_callbacks=False`), and `zoo.callbacks.StopOnInterrupt`: Ctrl-C stops training after the current
       batch on every backend, lets the callbacks finish, then raises `KeyboardInterrupt`;
-    - `embed(images)`: the embeddings in the head's geometry.
+    - `embed(images)`: the embeddings in the head's geometry;
+    - under JAX data parallelism (`zoo.distribute.data_parallel()`), `predict`, `embed` and `evaluate` pad each
+      batch to a multiple of the device count by repeating its last row and strip the padding again (evaluation:
+      padded rows get sample weight 0); a batch size that the devices cannot split raises a ValueError.
 
     Subclasses set `self.head` and implement `call`, `default_loss`, `default_metrics` and the properties
     below; `postprocess` maps `predict`'s raw outputs (default: unchanged).
