@@ -169,3 +169,30 @@ def test_jax_classification_on_two_virtual_devices(tmp_path):
     assert summary["distribute"] == {"strategy": "data_parallel", "devices": 2, "backend": "jax", "processes": 1}
     assert summary["status"] == "complete" and summary["test_images"] == 101
     assert len(summary["history"]["loss"]) == 1 and 0.0 <= summary["test_accuracy"] <= 1.0
+
+
+@pytest.mark.skipif(BACKEND != "tensorflow", reason="one subprocess, run once: on the TensorFlow backend")
+def test_tensorflow_classification_on_two_logical_cpus(tmp_path):
+    """recipes.classification under MirroredStrategy over 2 logical CPU devices (split before TF starts, in a
+    subprocess): fit and test evaluation inside the strategy, metrics.json records the distribution."""
+    out = tmp_path / "run"
+    script = textwrap.dedent(f"""
+        import tensorflow as tf
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+        from recipes import classification
+        classification.main(["--dataset", "digits", "--backbone", "lenet", "--embedding-dim", "16", "--epochs", "1",
+                             "--train-limit", "128", "--test-limit", "100", "--batch-size", "64", "--verbose", "0",
+                             "--distribute", "data_parallel", "--devices", "2", "--out", {str(out)!r}])
+    """)
+    env = {**os.environ, "KERAS_BACKEND": "tensorflow", "PYTHONPATH": ROOT}
+    proc = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "data parallel over 2 tensorflow device(s)" in proc.stdout
+    with open(out / "metrics.json") as f:
+        summary = json.load(f)
+    assert summary["distribute"] == {"strategy": "data_parallel", "devices": 2, "backend": "tensorflow",
+                                     "processes": 1}
+    assert summary["status"] == "complete" and summary["test_images"] == 100 and summary["train_images"] == 128
+    assert len(summary["history"]["loss"]) == 1 and 0.0 <= summary["test_accuracy"] <= 1.0
