@@ -167,6 +167,8 @@ def distribution(args, where):
     `zoo.distribute.data_parallel(devices=args.devices)` for the whole block (entered before the model is built;
     the previous distribution is restored on exit). An engine without it (torch) or too few devices stop the
     recipe with the engine's message (SystemExit). `where` ("recipes.classification") prefixes every message.
+    One host only: with KERAS_DISTRIBUTION_NUM_PROCESSES > 1 in the environment the recipe stops (it does not join
+    a multi-process job).
     """
     strategy = getattr(args, "distribute", "none") or "none"
     devices = getattr(args, "devices", None)
@@ -178,9 +180,14 @@ def distribution(args, where):
                              "uses one device).")
         yield RunDistribution("none", where)
         return
+    flags = f"--distribute data_parallel{'' if devices is None else f' --devices {devices}'}"
+    if int(os.environ.get("KERAS_DISTRIBUTION_NUM_PROCESSES") or 1) > 1:
+        raise SystemExit(f"{where}: {flags} runs on the devices of one host; KERAS_DISTRIBUTION_NUM_PROCESSES is set, "
+                         "but the recipes do not join a multi-process job (each process would train alone and write "
+                         "the same --out): for several hosts call zoo.distribute.initialize() in your own script "
+                         "(docs/scaling.md).")
     import zoo.distribute
 
-    flags = f"--distribute data_parallel{'' if devices is None else f' --devices {devices}'}"
     with contextlib.ExitStack() as stack:
         try:
             context = stack.enter_context(zoo.distribute.data_parallel(devices=devices))

@@ -12,6 +12,7 @@ norms, so their radial prediction is not meaningful on its own.
 Usage:
     python -m recipes.compare_heads --epochs 3 --dims 2 128 --out runs/compare
     python -m recipes.compare_heads --table-only --out runs/compare     # rewrite the tables
+    python -m recipes.compare_heads --backend jax --distribute data_parallel --devices 2   # every run on 2 devices
 """
 
 import argparse

@@ -13,6 +13,7 @@ are skipped on a re-run), and writes the markdown tables from that file.
 Usage:
     python -m recipes.prototype_experiments --epochs 5 --out runs/prototypes
     python -m recipes.prototype_experiments --table-only --out runs/prototypes
+    python -m recipes.prototype_experiments --backend jax --distribute data_parallel --devices 2   # runs on 2 devices
 """
 
 import argparse

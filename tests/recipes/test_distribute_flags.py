@@ -52,6 +52,15 @@ def test_devices_without_data_parallel_is_refused(tmp_path):
         common.distribute_argv(argparse.Namespace(distribute="none", devices=2))
 
 
+def test_multi_process_environment_is_refused(tmp_path, monkeypatch):
+    from recipes import classification
+
+    monkeypatch.setenv("KERAS_DISTRIBUTION_NUM_PROCESSES", "2")
+    with pytest.raises(SystemExit, match="do not join a multi-process job"):
+        classification.main(["--distribute", "data_parallel", "--dataset", "digits", "--out", str(tmp_path / "r")])
+    assert not (tmp_path / "r").exists()
+
+
 def test_grids_pass_the_flags_to_every_run(tmp_path, monkeypatch):
     from recipes import compare_heads, prototype_experiments
 
