@@ -94,6 +94,8 @@ def _train(kind, head, context):
         pred = np.asarray(model.predict(xp, batch_size=8, verbose=0)) if head in PREDICT else None
         emb = np.asarray(model.embed(xp, batch_size=8)) if kind == "protonet" or head in PREDICT else None
         per_replica = _replica_spread(model) if dp is not None and dp.backend == "tensorflow" else {}
+        if head == "softmax":  # evaluate 10 examples in batches of 8 (the last padded on JAX, weight 0)
+            per_replica["evaluate"] = model.evaluate(xp, y[:10], batch_size=8, verbose=0, return_dict=True)
     return record.losses, weights, state, pred, emb, per_replica
 
 
@@ -141,7 +143,9 @@ def _compare(parallel, cases):
             "state_names": sorted(one[2]), "predict_rows": None if many[3] is None else len(many[3]),
             "assignment_one": [v.tolist() for k, v in one[2].items() if k.endswith("assignment")],
             "assignment_many": [v.tolist() for k, v in many[2].items() if k.endswith("assignment")],
-            "replica_spread": many[5], "seconds": time.perf_counter() - t0,
+            "replica_spread": {k: v for k, v in many[5].items() if k != "evaluate"},
+            "evaluate_one": one[5].get("evaluate"), "evaluate_many": many[5].get("evaluate"),
+            "seconds": time.perf_counter() - t0,
         }
     return results
 

@@ -7,8 +7,11 @@ batch-hard mining are unchanged), and the padding is removed again:
 
 - predict: the outputs of the padded rows are dropped (arrays: the tail; streams: per batch, from the real
   sizes recorded as the batches are produced, in order);
-- evaluate: padded rows get sample weight 0, so metrics that honour sample weights are exact; Keras' mean
-  loss of that one batch still divides by the padded size (the loss is off by < devices / N overall).
+- evaluate: padded rows get sample weight 0, so they add nothing to the loss and to `weighted_metrics`; but
+  Keras divides the loss by every row it saw (reported loss = sum over the N real examples / (N + padding),
+  padding < devices per padded batch), and metrics compiled as plain `metrics` ignore sample weights in Keras 3,
+  so they count the padded copies of the batch's last example. For exact metrics use `weighted_metrics`, or
+  evaluate a number of examples the batches split evenly (no padding then).
 
 Streams (tf.data datasets, generators, `keras.utils.PyDataset`s) are read on the host batch by batch (as
 Keras' JAX trainer does anyway) and handed to Keras as a generator.

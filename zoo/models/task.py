@@ -37,7 +37,9 @@ class Task(keras.Model):
     - `embed(images)`: the embeddings in the head's geometry;
     - under JAX data parallelism (`zoo.distribute.data_parallel()`), `predict`, `embed` and `evaluate` pad each
       batch to a multiple of the device count by repeating its last row and strip the padding again (evaluation:
-      padded rows get sample weight 0); a batch size that the devices cannot split raises a ValueError.
+      padded rows get sample weight 0, so the loss is the real examples' sum over the padded count, and plain
+      `metrics`, which Keras does not weight, count the copies: see `zoo.distribute._padding`); a batch size that
+      the devices cannot split raises a ValueError.
 
     Subclasses set `self.head` and implement `call`, `default_loss`, `default_metrics` and the properties
     below; `postprocess` maps `predict`'s raw outputs (default: unchanged).
