@@ -91,7 +91,7 @@ def test_retrieve_chunked_equals_brute_force(trained, ball, digits):
         np.testing.assert_array_equal(labels, y[idx])
         idx2, dist2 = model.retrieve(q, g, k=4)                     # embeddings in, one block
         np.testing.assert_array_equal(idx2, idx)
-        np.testing.assert_allclose(dist2, dist, rtol=1e-4, atol=1e-5)   # closed form: other block shapes
+        np.testing.assert_allclose(dist2, dist, rtol=3e-4, atol=1e-5)   # float32 closed form, other block shapes
 
 
 def test_evaluate_retrieval_equals_zoo_metrics(trained, ball, digits):

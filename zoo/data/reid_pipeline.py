@@ -134,7 +134,8 @@ def reid_dataset(paths, pids=None, *, training, image_size=(256, 128), p=16, k=4
         image_size: (H, W), or an int for a square. BoT: (256, 128).
         p, k: identities per global batch and images per identity. BoT: 16 × 4.
         batch_size: evaluation batch size.
-        seed: seed of the plans and of the augmentation, an int in [0, 2**31 - 1].
+        seed: seed of the plans (pass e over the dataset draws from ``np.random.default_rng([seed, e])``) and of
+            the augmentation, an int in [0, 2**31 - 1].
         flip: random horizontal flip (p = 0.5).
         pad: zero-padding in pixels before the random crop back to H × W (0: no pad-crop). BoT: 10.
         erasing: random-erasing probability in [0, 1] (0: off). BoT: 0.5.
@@ -209,21 +210,23 @@ def reid_dataset(paths, pids=None, *, training, image_size=(256, 128), p=16, k=4
         raise ValueError(f"{owner}: p = {p} identities per batch, but `pids` has only {n_ids} identities.")
 
     steps = identity_steps(pids, p, k)
-    rng = np.random.default_rng(seed)
-    stream, state = [], {"step": 0}
+    passes = [0]
     local = p * k // num_processes
     start = process_index * local
 
     def plans():
-        # Exactly `steps` batches per epoch; a plan that runs short is followed by a freshly drawn one. The global
-        # step counter keys the augmentation (it keeps counting across epochs).
-        for _ in range(steps):
+        # Exactly `steps` batches per pass; a plan that runs short is followed by a freshly drawn one. Pass e over
+        # the dataset draws from its own generator seeded [seed, e], and its global steps are e·steps + i (they key
+        # the augmentation): how far an earlier iterator ran (Keras' build-time peek, prefetching) cannot shift the
+        # batches of the next passes, so every process builds the same global batches.
+        e = passes[0]
+        passes[0] += 1
+        rng = np.random.default_rng([seed, e])
+        stream = []
+        for i in range(steps):
             while not stream:
                 stream.extend(identity_plan(pids, p, k, rng))
-            idx = stream.pop(0)
-            step = state["step"]
-            state["step"] += 1
-            yield idx[start:start + local], np.int64(step)
+            yield stream.pop(0)[start:start + local], np.int64(e * steps + i)
 
     labels = tf.constant(pids.astype(np.int32))
     if cache:

@@ -394,7 +394,8 @@ def _is_stream(x):
 def _raw_pk_batches(images, labels, p, k, seed, where):
     """A `tf.data.Dataset` of PK batches `(raw images, int32 ids)`: the images keep their dtype and 0..255 values.
 
-    As `zoo.data.pk_batches` (per-pass plans of `zoo.data.pk_plan`, a fixed number of batches per epoch,
+    As `zoo.data.pk_batches` (per-pass plans of `zoo.data.pk_plan` seeded [seed, pass], a fixed number of batches
+    per epoch,
     Σ_c ⌊n_c / K⌋ // P), without its conversion to normalised floats: the model preprocesses itself.
     """
     import tensorflow as tf
@@ -408,11 +409,15 @@ def _raw_pk_batches(images, labels, p, k, seed, where):
     if usable < max(p, 2):
         raise ValueError(f"{where}: a PK batch needs p = {p} classes (and at least 2) with k = {k} images each; only "
                          f"{usable} classes of the {len(classes)} have {k} images.")
-    rng = np.random.default_rng(seed)
     steps = int(sum(int(c) // k for c in counts)) // p
-    stream = []
+    passes = [0]
 
     def plans():
+        # Pass e over the dataset draws from its own generator seeded [seed, e] (as `zoo.data.pk_batches`): how far
+        # an earlier iterator ran (Keras' build-time peek, prefetching) cannot shift the plans of the next passes.
+        rng = np.random.default_rng([seed, passes[0]])
+        passes[0] += 1
+        stream = []
         for _ in range(steps):
             while not stream:
                 stream.extend(zoo.data.pk_plan(labels, p, k, rng))
