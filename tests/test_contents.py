@@ -88,7 +88,7 @@ SECTIONS, REGISTRY_ROWS = _sections()
 
 def _defining_file(obj):
     try:
-        path = inspect.getsourcefile(obj)
+        path = inspect.getsourcefile(inspect.unwrap(obj))  # through decorators (e.g. contextlib.contextmanager)
     except TypeError:
         return None
     return os.path.relpath(path, ROOT) if path else None

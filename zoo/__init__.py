@@ -13,7 +13,8 @@ Subpackages (all reachable after a plain `import zoo`):
     zoo.data        offline datasets, samplers and tf.data pipelines (TensorFlow imported lazily)
     zoo.backbones   image encoders mapping images to embeddings
     zoo.heads       registry: head name -> layer, loss, metrics, callbacks
-    zoo.models      task models: ImageClassifier, EmbeddingModel, ProtoNet (preprocessing inside)
+    zoo.models      task models: ImageClassifier, EmbeddingModel, ProtoNet, ReIDModel (preprocessing inside)
+    zoo.distribute  data-parallel training: JAX keras.distribution (one host or several), TF MirroredStrategy
     zoo.pretrained  the published zoo: list, download (sha256-verified), cache and load pretrained models
     zoo.viz         plots (matplotlib imported lazily)
 
@@ -29,11 +30,12 @@ Example:
 __version__ = "0.1.0"
 
 # Dependency order: geometry -> layers, losses -> prototypes, metrics, callbacks -> data, backbones
-# -> viz -> heads -> models -> pretrained (no module imports upward, so no cycles).
+# -> viz -> heads -> distribute -> models -> pretrained (no module imports upward, so no cycles).
 from zoo import (
     backbones,
     callbacks,
     data,
+    distribute,
     geometry,
     heads,
     layers,
@@ -47,6 +49,6 @@ from zoo import (
 
 __all__ = [
     "__version__",
-    "backbones", "callbacks", "data", "geometry", "heads", "layers", "losses", "metrics", "models", "pretrained",
+    "backbones", "callbacks", "data", "distribute", "geometry", "heads", "layers", "losses", "metrics", "models", "pretrained",
     "prototypes", "viz",
 ]

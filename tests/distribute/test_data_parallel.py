@@ -123,8 +123,8 @@ def test_padding_helpers():
     # predict on arrays and on a stream of uneven batches: the padded rows' outputs are removed
     seen = []
 
-    def run(data, size):
-        batches = [data[i:i + size] for i in range(0, len(data), size)] if size else list(data)
+    def run(data, size):  # a stand-in for Keras' predict: arrays in batches of `size`, or a generator of (x,) tuples
+        batches = [data[i:i + size] for i in range(0, len(data), size)] if size else [b for (b,) in data]
         seen.extend(len(b) for b in batches)
         return np.concatenate([b * 2 for b in batches])
 

@@ -99,7 +99,7 @@ def predict(run, data, *, multiple, batch_size, where, allow=True):
                 raise ValueError(f"{where}: a batch of {n} is not divisible by the number of devices ({multiple}) "
                                  "and this model's batches cannot be padded (episodes).")
             sizes.append((n, len(_leaves(padded)[0])))
-            yield padded
+            yield (padded,)  # Keras takes (x,) tuples from a generator
 
     outputs = run(padded_stream(), None)
     keep = np.concatenate([np.arange(total) < n for n, total in sizes]) if sizes else np.zeros(0, bool)

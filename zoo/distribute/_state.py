@@ -65,9 +65,8 @@ def process_info():
 
 
 def pad_multiple():
-    """What every evaluation/prediction batch must be a multiple of: the replica count on JAX data
-    parallelism (whose input sharding refuses uneven batches, keras-team/keras#21167), else 1 (TensorFlow's
-    MirroredStrategy splits uneven batches itself)."""
-    if jax_distribution() is None:
-        return 1
+    """What every evaluation/prediction batch must be a multiple of: the replica count under data parallelism
+    (JAX's input sharding refuses uneven batches, keras-team/keras#21167; TensorFlow's MirroredStrategy splits
+    them unevenly, which its `evaluate` step then fails to reduce: AddN of [51, ...] and [50, ...] shapes for a
+    batch of 101 on 2 replicas, measured with Keras 3.15.1 / TF 2.21), else 1."""
     return num_replicas()
