@@ -49,6 +49,6 @@ from zoo import (
 
 __all__ = [
     "__version__",
-    "backbones", "callbacks", "data", "distribute", "geometry", "heads", "layers", "losses", "metrics", "models", "pretrained",
-    "prototypes", "viz",
+    "backbones", "callbacks", "data", "distribute", "geometry", "heads", "layers", "losses", "metrics", "models",
+    "pretrained", "prototypes", "viz",
 ]
