@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import zoo
+from zoo.callbacks.embedding_projector import EmbeddingProjector
 
 NAMES = ["zero", "one", "two"]
 
@@ -64,7 +65,7 @@ def test_poincare_model_after_fit_opens_in_tensorboard(digits, tmp_path):
     x, y = digits
     model = zoo.models.ImageClassifier("lenet", head="poincare", num_classes=3, input_shape=(28, 28), embedding_dim=4)
     model.compile()
-    cb = zoo.callbacks.EmbeddingProjector((x, y), tmp_path, max_points=30, class_names=NAMES, seed=1)
+    cb = EmbeddingProjector((x, y), tmp_path, max_points=30, class_names=NAMES, seed=1)
     model.fit(x, y, epochs=1, batch_size=12, verbose=0, callbacks=[cb])
     assert [epoch for epoch, _ in cb.history] == [0]  # the end of training does not write epoch 0 twice
 
@@ -115,7 +116,7 @@ def test_plain_model_every_n_epochs_and_train_end(tmp_path):
     rng = np.random.default_rng(0)
     x = rng.uniform(-0.3, 0.3, size=(20, 3)).astype("float32")  # inside the unit ball
     y = rng.integers(0, 4, 20)
-    cb = zoo.callbacks.EmbeddingProjector((x, y), tmp_path, every_n_epochs=2, max_points=50, sprite=False,
+    cb = EmbeddingProjector((x, y), tmp_path, every_n_epochs=2, max_points=50, sprite=False,
                                           poincare="tangent", geometry="poincare", name="feat")
     cb.set_model(Features())
     for epoch in range(3):
@@ -135,7 +136,7 @@ def test_failed_write_keeps_the_previous_set(tmp_path, monkeypatch):
     import tensorflow as tf
 
     x, y = np.eye(5, dtype="float32"), np.arange(5)
-    cb = zoo.callbacks.EmbeddingProjector((x, y), tmp_path, sprite=False)
+    cb = EmbeddingProjector((x, y), tmp_path, sprite=False)
     cb.set_model(Features())
 
     def crash(self, *args, **kwargs):
@@ -155,7 +156,7 @@ def test_failed_write_keeps_the_previous_set(tmp_path, monkeypatch):
     np.testing.assert_array_equal(tensors["embeddings/.ATTRIBUTES/VARIABLE_VALUE"], x)
     assert not [f for f in os.listdir(tmp_path) if f.startswith(".tmp-")]
 
-    bad = zoo.callbacks.EmbeddingProjector((x, y), tmp_path / "nan", sprite=False)
+    bad = EmbeddingProjector((x, y), tmp_path / "nan", sprite=False)
     bad.set_model(Features())
     bad.images = np.full_like(x, np.nan)
     with pytest.raises(ValueError, match="not finite"):
@@ -167,8 +168,8 @@ def test_sample_is_seeded_and_rgb_sprites_are_capped(tmp_path):
 
     rng = np.random.default_rng(0)
     x, y = rng.uniform(0, 1, size=(10, 40, 20, 3)).astype("float32"), np.arange(10) % 2
-    a = zoo.callbacks.EmbeddingProjector((x, y), tmp_path, max_points=4, seed=3)
-    b = zoo.callbacks.EmbeddingProjector((x, y), tmp_path, max_points=4, seed=3)
+    a = EmbeddingProjector((x, y), tmp_path, max_points=4, seed=3)
+    b = EmbeddingProjector((x, y), tmp_path, max_points=4, seed=3)
     np.testing.assert_array_equal(a.index, b.index)
     a.set_model(Features())
     a.write()
@@ -180,7 +181,7 @@ def test_sample_is_seeded_and_rgb_sprites_are_capped(tmp_path):
 
 def test_bad_arguments(tmp_path):
     x, y = np.zeros((4, 8, 8), "uint8"), np.arange(4)
-    make = zoo.callbacks.EmbeddingProjector
+    make = EmbeddingProjector
     with pytest.raises(ValueError, match="`data` must be"):
         make(x, tmp_path)
     with pytest.raises(ValueError, match="`data` labels"):
