@@ -3,6 +3,8 @@ keras.saving.
 
 - `PrototypeReassignment`: the Hungarian label-to-prototype step of DL2PA during `fit`.
 - `RetrievalEvaluation`: recall@k, MAP@R and nearest-centroid accuracy of the embeddings every epoch.
+- `EmbeddingProjector`: embeddings, labels and image sprites for TensorBoard's projector every n epochs (Poincaré as
+  ball and tangent views).
 - `ReIDEvaluation`: CMC rank-k, mAP and mINP of a validation query/gallery every epoch (re-ID).
 - `FewShotEvaluation`: mean accuracy ± 95% CI over fixed evaluation episodes every epoch.
 - `AtomicBackupAndRestore`, `AtomicModelCheckpoint`: Keras' checkpoint callbacks with atomic file writes.
@@ -14,11 +16,12 @@ Example:
 
 from zoo.callbacks.atomic_backup_and_restore import AtomicBackupAndRestore
 from zoo.callbacks.atomic_model_checkpoint import AtomicModelCheckpoint
+from zoo.callbacks.embedding_projector import EmbeddingProjector
 from zoo.callbacks.fewshot_evaluation import FewShotEvaluation
 from zoo.callbacks.prototype_reassignment import PrototypeReassignment
 from zoo.callbacks.reid_evaluation import ReIDEvaluation
 from zoo.callbacks.retrieval_evaluation import RetrievalEvaluation
 from zoo.callbacks.stop_on_interrupt import StopOnInterrupt
 
-__all__ = ["AtomicBackupAndRestore", "AtomicModelCheckpoint", "FewShotEvaluation", "PrototypeReassignment",
-           "ReIDEvaluation", "RetrievalEvaluation", "StopOnInterrupt"]
+__all__ = ["AtomicBackupAndRestore", "AtomicModelCheckpoint", "EmbeddingProjector", "FewShotEvaluation",
+           "PrototypeReassignment", "ReIDEvaluation", "RetrievalEvaluation", "StopOnInterrupt"]
