@@ -3,8 +3,6 @@ triplet on the pooled feature, Wen's centre update, the coupled L2), training on
 Market-1501 set, features in the right geometry (flip TTA), evaluate_reid on paths, a `.keras` round trip that
 fits again, loading on another backend, a keras-hub preset directory with the last stride 1."""
 
-import os
-
 import keras
 import numpy as np
 import pytest
@@ -176,4 +174,3 @@ def test_keras_hub_preset_directory_with_last_stride_1(tmp_path):
     assert inner1(x).shape[1:3] == (2 * inner2(x).shape[1], 2 * inner2(x).shape[2])   # last stride 1: 2x the map
     for a, b in zip(inner1.weights, hub.weights):                              # the preset's weights still load
         np.testing.assert_array_equal(to_numpy(a), to_numpy(b))
-    assert os.path.isdir(preset)

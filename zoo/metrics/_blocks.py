@@ -22,7 +22,7 @@ import numpy as np
 import zoo.geometry
 from zoo.metrics._ball import ball_curvature, check_in_ball
 
-__all__ = ["_embeddings", "_labels", "_distance_blocks", "_sorted_top", "GeometryLike", "ArrayLike"]
+__all__ = ["_embeddings", "_labels", "_distance_blocks", "_sorted_top", "distance_name", "GeometryLike", "ArrayLike"]
 
 #: Anything `zoo.geometry.get` accepts: a name or alias, a geometry object or its config dict.
 GeometryLike = Any
@@ -80,3 +80,15 @@ def _sorted_top(d: np.ndarray, k: int) -> np.ndarray:
         top = np.broadcast_to(np.arange(d.shape[1]), d.shape).copy()
     order = np.argsort(np.take_along_axis(d, top, 1), axis=1, kind="stable")
     return np.take_along_axis(top, order, 1)
+
+
+def distance_name(geo) -> str:
+    """The name results record for a `zoo.geometry` geometry: "euclidean", "squared_euclidean", "cosine", "angle",
+    "poincare(c=...)"."""
+    if geo.name == "sphere":
+        return geo.distance_kind
+    if geo.name == "euclidean":
+        return "squared_euclidean" if geo.squared else "euclidean"
+    if geo.name == "poincare":
+        return f"poincare(c={float(geo.c):g})"
+    return str(geo.name)

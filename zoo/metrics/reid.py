@@ -34,7 +34,7 @@ import numpy as np
 
 import zoo.geometry
 from zoo._checks import check_bool, check_choice, check_int
-from zoo.metrics._blocks import ArrayLike, GeometryLike, _distance_blocks, _embeddings, _labels
+from zoo.metrics._blocks import ArrayLike, GeometryLike, _distance_blocks, _embeddings, _labels, distance_name
 
 __all__ = ["evaluate_rank", "AP_VARIANTS", "MAX_ELEMENTS"]
 
@@ -188,16 +188,6 @@ def _feature_blocks(q: np.ndarray, g: np.ndarray, geo, max_elements: int):
         yield start, m
 
 
-def _distance_name(geo) -> str:
-    if geo.name == "sphere":
-        return geo.distance_kind
-    if geo.name == "euclidean":
-        return "squared_euclidean" if geo.squared else "euclidean"
-    if geo.name == "poincare":
-        return f"poincare(c={float(geo.c):g})"
-    return str(geo.name)
-
-
 def evaluate_rank(distances: ArrayLike | None, query_pids: ArrayLike, gallery_pids: ArrayLike,
                   query_cams: ArrayLike, gallery_cams: ArrayLike, max_rank: int = 50, ap: str = "non_interpolated",
                   *, query_features: ArrayLike | None = None, gallery_features: ArrayLike | None = None,
@@ -302,7 +292,7 @@ def evaluate_rank(distances: ArrayLike | None, query_pids: ArrayLike, gallery_pi
             raise ValueError(f"{_OWNER}: `query_features` has dim {qf.shape[1]} but `gallery_features` has dim "
                              f"{gf.shape[1]}.")
         nq, ng = len(qf), len(gf)
-        name = _distance_name(geo)
+        name = distance_name(geo)
     qp = _labels(query_pids, nq, "query_pids")
     gp = _labels(gallery_pids, ng, "gallery_pids")
     qc = _labels(query_cams, nq, "query_cams")

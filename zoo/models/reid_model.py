@@ -288,6 +288,7 @@ class ReIDModel(Task):
             the protocol: "distance", "feature", "flip", "query_expansion", "re_ranking".
         """
         import zoo.metrics
+        from zoo.metrics._blocks import distance_name
 
         qx, qp, qc = _triple(query, "query")
         gx, gp, gc = _triple(gallery, "gallery")
@@ -308,7 +309,7 @@ class ReIDModel(Task):
         else:
             result = zoo.metrics.evaluate_rank(None, qp, gp, qc, gc, max_rank=max_rank, ap=ap, query_features=qf,
                                                gallery_features=gf, geometry=geometry)
-        result.update({"distance": _geometry_name(geometry), "feature": self.feature, "flip": bool(flip),
+        result.update({"distance": distance_name(geometry), "feature": self.feature, "flip": bool(flip),
                        "query_expansion": qe if qe is not None else False,
                        "re_ranking": rr if rr is not None else False})
         return result
@@ -372,9 +373,3 @@ def _options(value, name):
     if isinstance(value, dict):
         return dict(value)
     raise ValueError(f"ReIDModel.evaluate_reid: `{name}` must be True, False or a dict of options; got {value!r}.")
-
-
-def _geometry_name(geometry):
-    config = geometry.get_config() if hasattr(geometry, "get_config") else {}
-    name = config.get("distance") or config.get("name") or type(geometry).__name__.lower()
-    return f"{name} (c={config['c']:g})" if "c" in config else str(name)
