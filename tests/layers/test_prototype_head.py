@@ -246,3 +246,43 @@ def test_a_prototype_file_with_a_zero_row_is_refused(tmp_path):
     np.save(path, p)
     with pytest.raises(zoo.prototypes.PrototypeFileError, match="all-zero"):
         PrototypeHead(4, prototypes=str(path))
+
+
+# -- DL2PA's long-tail BN_H (issue #16) ---------------------------------------------------------------------------
+
+
+def test_feature_bn_normalises_the_features_before_the_cosines_and_round_trips(tmp_path):
+    """feature_bn=True: scores = cos(BN(x), p) with the batch statistics in training (float64 reference), the
+    moving statistics at inference; the class means follow BN(x); off by default (no layer, plain cosines);
+    config and .keras round trip."""
+    rng = np.random.default_rng(7)
+    x = (rng.normal(size=(8, 3)) * [3.0, 0.5, 1.0] + [2.0, -1.0, 0.5]).astype("float32")
+    y = np.array([0, 1, 2, 3, 0, 1, 2, 3], "int32")
+    plain, protos = _head(momentum=0.5)
+    assert plain.batch_norm is None and not plain.get_config()["feature_bn"]
+    head, _ = _head(momentum=0.5, feature_bn=True)
+    assert isinstance(head.batch_norm, keras.layers.BatchNormalization) and head.get_config()["feature_bn"]
+    assert len(head.weights) == len(plain.weights) + 4  # gamma, beta, moving mean, moving variance
+    x64 = x.astype(np.float64)
+    h = (x64 - x64.mean(0)) / np.sqrt(x64.var(0) + 1e-5)  # BN in training: batch statistics, gamma 1, beta 0
+    q0 = to_numpy(head.class_means).astype(np.float64)
+    scores = to_numpy(head(x, labels=y, training=True))
+    np.testing.assert_allclose(scores, _unit(h) @ protos[:4].T, atol=1e-5)
+    assert not np.allclose(scores, to_numpy(plain(x)), atol=1e-2)  # the option changes the outputs
+    for k in range(4):  # the class means moved towards the BN'd features
+        np.testing.assert_allclose(to_numpy(head.class_means)[k],
+                                   _unit(0.5 * q0[k] + 0.5 * _unit(h)[y == k].mean(0)), atol=1e-5)
+    moving_mean = to_numpy(head.batch_norm.moving_mean)
+    np.testing.assert_allclose(moving_mean, 0.1 * x64.mean(0), atol=1e-5)  # momentum 0.9 = torch's 0.1
+    model = _model(head)
+    path = tmp_path / "bn.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    np.testing.assert_allclose(to_numpy(loaded([x, y])), to_numpy(model([x, y])), atol=1e-6)
+    lh = [layer for layer in loaded.layers if isinstance(layer, PrototypeHead)][0]
+    assert lh.feature_bn
+    np.testing.assert_allclose(to_numpy(lh.batch_norm.moving_mean), moving_mean, atol=1e-7)
+    with pytest.raises(TypeError, match="feature_bn"):
+        PrototypeHead(4, prototypes=protos, feature_bn="yes")
+    spec = zoo.heads.get("prototypes", 4, 3, prototypes="etf", feature_bn=True)
+    assert spec.layer.feature_bn and "BN" in spec.description

@@ -32,7 +32,7 @@ __all__ = []
 @register("prototypes")
 def _prototypes(num_classes, embedding_dim, prototypes="uniform", reassign=None, every_n_epochs=1,
                 every_n_steps=None, form="balanced", momentum=0.9, num_prototypes=None, seed=0, steps=1000,
-                reduction="sum_over_batch_size", verbose=1):
+                reduction="sum_over_batch_size", verbose=1, feature_bn=False):
     """DL2PA: fixed hyperspherical prototypes + momentum class means + Hungarian reassignment callback.
 
     Options (`--head-opt key=value`, or the recipe's `--prototypes`):
@@ -45,6 +45,8 @@ def _prototypes(num_classes, embedding_dim, prototypes="uniform", reassign=None,
         momentum, num_prototypes, seed, steps: see `zoo.layers.PrototypeHead`.
         reduction: of the loss ("sum" for the reference's summed balanced loss).
         verbose: of the callback.
+        feature_bn: a BatchNormalization on the embeddings before the normalisation (DL2PA's long-tail
+            `BN_H`; default False, as its balanced runs), see `zoo.layers.PrototypeHead`.
     """
     if reassign is None:
         reassign = prototypes != "learned"
@@ -52,7 +54,7 @@ def _prototypes(num_classes, embedding_dim, prototypes="uniform", reassign=None,
         raise ValueError("head 'prototypes': reassign=True makes no sense with prototypes='learned' (the prototypes "
                          "move with the loss); use reassign=False.")
     layer = PrototypeHead(num_classes, prototypes=prototypes, num_prototypes=num_prototypes, momentum=momentum,
-                          seed=seed, steps=steps, name="prototype_head")
+                          seed=seed, steps=steps, feature_bn=feature_bn, name="prototype_head")
     if prototypes == "etf":  # fail now, not at build, when the ETF cannot exist
         etf(layer.num_prototypes, embedding_dim)
     callbacks = [PrototypeReassignment(every_n_epochs=every_n_epochs, every_n_steps=every_n_steps,
@@ -64,9 +66,17 @@ def _prototypes(num_classes, embedding_dim, prototypes="uniform", reassign=None,
         metrics=[accuracy()],
         callbacks=callbacks,
         needs_labels=True,
-        description=(f"{prototypes} prototypes ({layer.num_prototypes}) + {form} prototype regression, "
+        description=(f"{prototypes} prototypes ({layer.num_prototypes}){' on BN(features)' if feature_bn else ''} + "
+                     f"{form} prototype regression, "
                      + (f"Hungarian reassignment {schedule}" if reassign else "fixed assignment")),
         plot=prototypes_hook,
-        embed=unit_vectors,
+        embed=_head_unit_vectors if feature_bn else unit_vectors,
         geometry="sphere",
     )
+
+
+def _head_unit_vectors(layer, embeddings):
+    """The points the head scores: BN(f(x)) / ||BN(f(x))|| with `feature_bn` (inference statistics)."""
+    from keras import ops
+
+    return unit_vectors(layer, layer.batch_norm(ops.cast(embeddings, layer.compute_dtype), training=False))

@@ -158,6 +158,10 @@ class PrototypeHead(keras.layers.Layer):
         seed: seed of the uniform estimate and of the random initial class means.
         steps: steps of the uniform estimate (default 1000, the paper).
         prototypes_sha256: expected sha256 of a `.npy` prototype file (default: its `.sha256` sidecar).
+        feature_bn: put a `keras.layers.BatchNormalization` (momentum 0.9, epsilon 1e-5: torch's BatchNorm1d
+            defaults) on the embeddings before everything else, x -> BN(x), so scores, class means and loss
+            see h = BN(f(x)) / ||BN(f(x))|| (the reference's long-tail `BN_H`; default False, as its balanced
+            runs). Its statistics update in training (`training=True`).
         **kwargs: Layer arguments; the dtype policy is float32 (float64 if asked), mixed policies are
             replaced by float32.
 
@@ -195,12 +199,12 @@ class PrototypeHead(keras.layers.Layer):
           every row, a no-op for rows that are already unit).
         - The initial assignment is the identity; the reference solves a Hungarian step on random class
           means at construction, which is an arbitrary permutation of an arbitrary (random) prototype set.
-        - No BatchNorm before the normalisation (the reference's long-tail `BN_H`); add one to the
-          backbone if wanted.
+        - The reference's long-tail `BN_H` is the option `feature_bn=True` (off by default; the balanced
+          reference has none).
     """
 
     def __init__(self, num_classes, prototypes="uniform", num_prototypes=None, momentum=0.9, seed=0, steps=1000,
-                 prototypes_sha256=None, **kwargs):
+                 prototypes_sha256=None, feature_bn=False, **kwargs):
         kwargs["dtype"] = geometry_dtype(kwargs.get("dtype"))
         super().__init__(**kwargs)
         self.num_classes = check_int(num_classes, "num_classes", minimum=2, owner="PrototypeHead")
@@ -209,6 +213,12 @@ class PrototypeHead(keras.layers.Layer):
         self.seed = check_int(seed, "seed", minimum=0, owner="PrototypeHead")
         self.steps = check_int(steps, "steps", minimum=0, owner="PrototypeHead")
         self.prototypes_sha256 = prototypes_sha256
+        if not isinstance(feature_bn, (bool, np.bool_)):
+            raise TypeError(f"PrototypeHead: `feature_bn` must be True or False; got {feature_bn!r}.")
+        self.feature_bn = bool(feature_bn)
+        # BN_H of the reference (torch BatchNorm1d: momentum 0.1 of the new batch = Keras momentum 0.9, eps 1e-5).
+        self.batch_norm = (keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, dtype=self.dtype_policy,
+                                                           name="feature_bn") if self.feature_bn else None)
         self.kind, self._array, self._prototypes_arg = _resolve_prototypes(prototypes, prototypes_sha256,
                                                                            num_prototypes)
         self._awaiting_weights = False
@@ -242,6 +252,8 @@ class PrototypeHead(keras.layers.Layer):
         if dim is None:
             raise ValueError(f"PrototypeHead needs a known embedding dimension; got input shape {input_shape}.")
         dim = int(dim)
+        if self.batch_norm is not None and not self.batch_norm.built:
+            self.batch_norm.build((None, dim))
         # Inside keras.saving.load_model the saved weights overwrite the prototypes right after build: do
         # not estimate (or read/write the cache) only to throw the values away (see load_own_variables).
         self._awaiting_weights = self.kind in ("uniform", "learned") and _loading_saved_model()
@@ -316,6 +328,8 @@ class PrototypeHead(keras.layers.Layer):
 
     def call(self, inputs, labels=None, training=None):
         x = ops.cast(inputs, self.compute_dtype)
+        if self.batch_norm is not None:
+            x = self.batch_norm(x, training=training)
         if training and labels is not None:
             self._update_means(x, labels)
         if self.kind == "learned":
@@ -366,5 +380,6 @@ class PrototypeHead(keras.layers.Layer):
         config.update(
             num_classes=self.num_classes, prototypes=self._prototypes_arg, num_prototypes=self.num_prototypes,
             momentum=self.momentum, seed=self.seed, steps=self.steps, prototypes_sha256=self.prototypes_sha256,
+            feature_bn=self.feature_bn,
         )
         return config
