@@ -122,3 +122,108 @@ def test_keras_object_checks():
     copy = ExponentialTripletLoss.from_config(loss.get_config())
     assert copy.get_config() == loss.get_config()
     assert copy.c_n == pytest.approx(2.0 / 7)
+
+
+def ref_filtered(x, y, k, overlap, sample_filter, margin=None, kind="euclidean", stride=1, center=0.0):
+    """The reference's triplet_sampler_4 filters as its plain loops (raw distances, one anchor per stride), then
+    exp13 with the mean inside the log over the anchors that kept a pair."""
+    raw = ref_dist(x, kind)
+    big_d = 2.0
+    d = raw / big_d
+    cn = overlap / k
+    m = cn * big_d if margin is None else margin        # raw-distance margin (auto: overlap·D/K)
+    ps, qs, pcs = [], [], []
+    for a in range(0, len(y), stride):
+        pos = [j for j in range(len(y)) if j != a and y[j] == y[a]]
+        if pos:
+            pcs.append(max(d[a, j] for j in pos))
+        if sample_filter == "abs_margin":
+            pos = [j for j in pos if not d[a, j] < cn]
+        dp = max((raw[a, j] for j in pos), default=None)
+        neg = []
+        for j in range(len(y)):
+            if y[j] == y[a]:
+                continue
+            if sample_filter == "abs_margin" and raw[a, j] / big_d > 0.5:
+                continue
+            if sample_filter in ("hard", "semi_hard") and (dp is None or dp + m <= raw[a, j]):
+                continue
+            if sample_filter == "semi_hard" and raw[a, j] <= dp:
+                continue
+            neg.append(j)
+        if dp is not None:
+            ps.append(dp / big_d)
+        if neg:
+            qs.append(min(d[a, j] for j in neg))
+
+    def term(vals, target, bound):
+        if bound <= 0 or not vals:
+            return 0.0
+        excess = np.maximum(np.array(vals) - target, 0) if target is not None else np.maximum(0.5 - np.array(vals), 0)
+        return -np.log(max(1 - excess.mean() / bound, 1e-7))
+
+    return term(ps, cn, 1 - cn) + term(qs, None, 0.5) + center * term(pcs, cn / 2, 1 - cn / 2)
+
+
+def crafted():
+    """Three classes on a line (Euclidean, D = 2): anchors with easy, hard and semi-hard negatives."""
+    x = np.array([[0.0, 0], [0.1, 0], [0.45, 0], [0.5, 0], [0.2, 0], [0.9, 0], [1.3, 0], [-0.4, 0], [-0.35, 0]],
+                 np.float32)
+    y = np.array([0, 0, 1, 1, 0, 1, 2, 2, 2])
+    return x, y
+
+
+@pytest.mark.parametrize("sample_filter,margin", [("hard", None), ("hard", 0.1), ("semi_hard", None),
+                                                  ("semi_hard", 0.4), ("abs_margin", None)])
+def test_sample_filters_match_the_reference_loops(sample_filter, margin):
+    x, y = crafted()
+    for overlap, stride, center in ((0.3, 1, 0.0), (1.2, 3, 1.0)):
+        want = ref_filtered(x, y, 3, overlap, sample_filter, margin, stride=stride, center=center)
+        got = exponential_triplet_loss(y, x, 3, overlap_coef=overlap, anchor_stride=stride, center_weight=center,
+                                       sample_filter=sample_filter, filter_margin=margin)
+        assert float(to_numpy(got)) == pytest.approx(want, rel=1e-5, abs=1e-6), (overlap, stride)
+    for seed in (0, 1):
+        xb, yb = batch(seed=seed)
+        want = ref_filtered(xb, yb, 4, 0.8, sample_filter, margin)
+        got = exponential_triplet_loss(yb, xb, 4, overlap_coef=0.8, sample_filter=sample_filter, filter_margin=margin)
+        assert float(to_numpy(got)) == pytest.approx(want, rel=1e-5, abs=1e-6)
+
+
+def test_sample_filters_change_the_loss_as_they_should_and_none_is_unchanged():
+    x, y = crafted()
+    base = float(to_numpy(exponential_triplet_loss(y, x, 3, overlap_coef=0.3)))
+    for off in (None, "none"):
+        assert float(to_numpy(exponential_triplet_loss(y, x, 3, overlap_coef=0.3, sample_filter=off))) == base
+    assert base == pytest.approx(ref_exp(x, y, 3, 0.3, scale=1.0), rel=1e-5)
+    # abs_margin averages only over the pairs outside their targets: both terms can only grow.
+    absm = float(to_numpy(exponential_triplet_loss(y, x, 3, overlap_coef=0.3, sample_filter="abs_margin")))
+    assert absm > base
+    # hard with a zero margin keeps only negatives closer than the hardest positive (anchors without one leave
+    # the negative mean); a huge margin keeps every negative (= no filter).
+    hard0 = float(to_numpy(exponential_triplet_loss(y, x, 3, overlap_coef=0.3, sample_filter="hard",
+                                                    filter_margin=0.0)))
+    wide = float(to_numpy(exponential_triplet_loss(y, x, 3, overlap_coef=0.3, sample_filter="hard",
+                                                   filter_margin=100.0)))
+    assert wide == pytest.approx(base, rel=1e-6) and hard0 != base
+    # semi_hard drops the negatives closer than the hardest positive: the kept hardest negatives are farther.
+    semi = float(to_numpy(exponential_triplet_loss(y, x, 3, overlap_coef=0.3, sample_filter="semi_hard",
+                                                   filter_margin=100.0)))
+    assert semi < base
+    v, (g,) = value_and_grad(lambda e: exponential_triplet_loss(y, e, 3, overlap_coef=0.3, sample_filter="semi_hard"),
+                             x)
+    assert_all_finite(v, g)
+
+
+def test_sample_filter_config_and_bad_values():
+    loss = ExponentialTripletLoss(10, sample_filter="semi_hard", filter_margin=0.2)
+    cfg = loss.get_config()
+    assert cfg["sample_filter"] == "semi_hard" and cfg["filter_margin"] == 0.2
+    assert ExponentialTripletLoss.from_config(cfg).get_config() == cfg
+    assert ExponentialTripletLoss(10, sample_filter="none").sample_filter is None
+    old = {k: v for k, v in ExponentialTripletLoss(10).get_config().items() if k not in ("sample_filter",
+                                                                                            "filter_margin")}
+    assert ExponentialTripletLoss.from_config(old).sample_filter is None      # configs saved before the filters
+    with pytest.raises(ValueError, match="sample_filter"):
+        ExponentialTripletLoss(10, sample_filter="easy")
+    with pytest.raises(ValueError, match="filter_margin"):
+        ExponentialTripletLoss(10, sample_filter="hard", filter_margin=-0.1)

@@ -9,12 +9,15 @@ import keras
 from keras import ops
 
 import zoo.geometry
-from zoo._checks import check_int, check_range
+from zoo._checks import check_choice, check_int, check_range
 from zoo.geometry import numerics as nx
 from zoo.losses._mining import batch_labels, distance_config, hardest, masked_mean, pair_masks, pairwise
 from zoo.losses.function_loss import FunctionLoss
 
 __all__ = ["ExponentialTripletLoss"]
+
+#: Sample filters of the reference's `filter_samples` (None: every hardest positive and negative).
+FILTERS = ("hard", "semi_hard", "abs_margin")
 
 
 def _max_distance(geometry, max_distance, embedding_scale):
@@ -39,9 +42,26 @@ def _neg_log_term(excess, bound, mask, mean_inside_log):
     return masked_mean(-ops.log(ops.maximum(1.0 - excess / bound, nx.LOG_EPS)), mask)
 
 
+def _filtered_masks(dist, pos, neg, sample_filter, c_n, margin):
+    """The (positive, negative) masks left by `sample_filter` on the normalised [B, B] distances.
+
+    abs_margin: positives with p >= c_n, negatives with q <= 1/2 (the pairs still outside their target);
+    hard: negatives with q < p_a + margin, p_a the anchor's hardest positive; semi_hard: also q > p_a.
+    An anchor without a positive keeps no negative under hard / semi_hard (there is no p_a to compare with)."""
+    if sample_filter == "abs_margin":
+        return ops.logical_and(pos, dist >= c_n), ops.logical_and(neg, dist <= 0.5)
+    p, _, has_p, _ = hardest(dist, pos, neg)
+    p = ops.expand_dims(p, 1)
+    keep = ops.logical_and(dist < p + margin, ops.expand_dims(has_p, 1))
+    if sample_filter == "semi_hard":
+        keep = ops.logical_and(keep, dist > p)
+    return pos, ops.logical_and(neg, keep)
+
+
 def exponential_triplet_loss(y_true, y_pred, num_classes, overlap_coef=1.2, distance="euclidean",
                              embedding_scale=1.0, max_distance=None, pos_weight=1.0, neg_weight=1.0,
-                             center_weight=0.0, mean_inside_log=True, anchor_stride=1):
+                             center_weight=0.0, mean_inside_log=True, anchor_stride=1, sample_filter=None,
+                             filter_margin=None):
     """L_exp (+ C_center·L_center) of one batch, a scalar.
 
         p_a = max_{p} d(a,p) / D,   q_a = min_{n} d(a,n) / D,   c_n = overlap_coef / K
@@ -49,6 +69,9 @@ def exponential_triplet_loss(y_true, y_pred, num_classes, overlap_coef=1.2, dist
         L_neg    = -log(1 - mean_a max(0.5 - q_a, 0) / 0.5)
         L_center = -log(1 - mean_a max(p_a - c_n/2, 0) / (1 - c_n/2))
         L = w_p·L_pos + w_n·L_neg + C_center·L_center
+
+    With `sample_filter` the hardest positive / negative are taken over the pairs the filter keeps, and anchors
+    left without one drop out of that term's mean (see `ExponentialTripletLoss`).
 
     Args: see `ExponentialTripletLoss`.
     """
@@ -59,10 +82,15 @@ def exponential_triplet_loss(y_true, y_pred, num_classes, overlap_coef=1.2, dist
     dist = pairwise(y_pred, geometry) / big_d
     pos, neg = pair_masks(labels, anchor_stride)
     p, q, has_p, has_n = hardest(dist, pos, neg)
+    p_center = p
+    if sample_filter is not None and sample_filter != "none":
+        margin = c_n if filter_margin is None else float(filter_margin) / big_d
+        p, q, has_p, has_n = hardest(dist, *_filtered_masks(dist, pos, neg, sample_filter, c_n, margin))
     loss = pos_weight * _neg_log_term(ops.relu(p - c_n), 1.0 - c_n, has_p, mean_inside_log)
     loss = loss + neg_weight * _neg_log_term(ops.relu(0.5 - q), 0.5, has_n, mean_inside_log)
     if center_weight:
-        loss = loss + center_weight * _neg_log_term(ops.relu(p - 0.5 * c_n), 1.0 - 0.5 * c_n, has_p,
+        has_pc = ops.any(pos, axis=1)
+        loss = loss + center_weight * _neg_log_term(ops.relu(p_center - 0.5 * c_n), 1.0 - 0.5 * c_n, has_pc,
                                                     mean_inside_log)
     return loss
 
@@ -97,6 +125,18 @@ class ExponentialTripletLoss(FunctionLoss):
         mean_inside_log: True (default) = the code's batch mean inside the log; False = the poster's
             per-triplet form, mean over anchors of -log(...).
         anchor_stride: only every s-th sample is an anchor (the reference: s = P, one anchor per group).
+        sample_filter: None / "none" (default: every anchor's hardest positive and negative), or the
+            reference's `filter_samples` (triplet_sampler_4), in raw distances d_ap, d_an and normalised p, q:
+            "hard": keep only negatives with d_an < d_ap + margin (d_ap the anchor's hardest positive);
+            "semi_hard": additionally d_an > d_ap;
+            "abs_margin": drop positives with p < c_n and negatives with q > 1/2 (pairs already at their
+            target), so the means run over the pairs still outside it.
+            The hardest pair is then taken among the kept ones; an anchor with none left is excluded from
+            that term's mean (not counted as 0), as the reference's per-anchor lists. L_center keeps the
+            unfiltered hardest positives (the reference's centre term does not go through the sampler).
+        filter_margin: the raw-distance margin of "hard" / "semi_hard"; None (default) = the reference's
+            automatic margin overlap_coef·D/K (= c_n in normalised units; `is_triplet_loss_margin_auto`, its
+            argparse default). The reference's Fashion-MNIST scripts set a fixed 0.2 instead.
         reduction, name, dtype: as `keras.losses.Loss`.
 
     A term with no valid anchor (no positive pair in the batch, or a single class and so no negative)
@@ -115,17 +155,25 @@ class ExponentialTripletLoss(FunctionLoss):
         -inf when a batch mean reaches its bound); here the argument is clamped at
         `zoo.geometry.numerics.LOG_EPS` = 1e-7. Distances are unsquared, as the code (its `euclidean_2`
         option only squared D, a bug not reproduced). With c_n >= 1 the reference computes 0/(1 - c_n)
-        (NaN at exactly c_n = 1); here the term is 0. The reference's optional sample filters
-        (`filter_samples`) are not implemented.
+        (NaN at exactly c_n = 1); here the term is 0. With a sample filter that leaves a term no anchor, the
+        reference's mean over an empty list is NaN; here the term is 0. Under "hard" / "semi_hard" an anchor
+        with no positive keeps no negative (the reference would fail on `None + margin`). One filter at a
+        time (the reference accepts a list; "hard" + "semi_hard" = "semi_hard").
     """
 
     fn = staticmethod(exponential_triplet_loss)
 
     def __init__(self, num_classes, overlap_coef=1.2, distance="euclidean", embedding_scale=1.0,
                  max_distance=None, pos_weight=1.0, neg_weight=1.0, center_weight=0.0, mean_inside_log=True,
-                 anchor_stride=1, reduction="sum_over_batch_size", name="exponential_triplet_loss", dtype=None):
+                 anchor_stride=1, sample_filter=None, filter_margin=None, reduction="sum_over_batch_size",
+                 name="exponential_triplet_loss", dtype=None):
         owner = "ExponentialTripletLoss"
         inf = float("inf")
+        if sample_filter is not None:
+            sample_filter = check_choice(sample_filter, "sample_filter", ("none",) + FILTERS, owner=owner)
+            sample_filter = None if sample_filter == "none" else sample_filter
+        if filter_margin is not None:
+            filter_margin = check_range(filter_margin, "filter_margin", owner, 0.0, inf, hi_text="∞")
         num_classes = check_int(num_classes, "num_classes", minimum=2, owner=owner)
         distance_cfg = distance_config(distance)
         embedding_scale = check_range(embedding_scale, "embedding_scale", owner, 1e-12, inf, hi_text="∞")
@@ -144,6 +192,8 @@ class ExponentialTripletLoss(FunctionLoss):
             center_weight=check_range(center_weight, "center_weight", owner, 0.0, inf, hi_text="∞"),
             mean_inside_log=bool(mean_inside_log),
             anchor_stride=check_int(anchor_stride, "anchor_stride", minimum=1, owner=owner),
+            sample_filter=sample_filter,
+            filter_margin=filter_margin,
         )
 
     @property
