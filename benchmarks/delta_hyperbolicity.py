@@ -7,7 +7,9 @@ The reference (hyptorch/delta.py `delta_hyp`) materialises min(G[:, :, None], G[
 alone at the large sizes and reports the peak traced memory (tracemalloc: numpy allocations included).
 
 Data: Fashion-MNIST test images as 784-d pixel vectors when the dataset is installed (the δ_rel printed is
-then a real measurement of that pixel space), Gaussian features otherwise.
+then a real measurement of that pixel space), Gaussian features otherwise. The curvature δ_rel suggests,
+`zoo.metrics.suggest_curvature` (c = (0.144 / δ_rel)², a starting point for a c sweep), is printed and written
+beside it.
 
 Usage:
     python benchmarks/delta_hyperbolicity.py                       # N = 1500 and 5000, one try each
@@ -26,7 +28,12 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from zoo.metrics.hyperbolicity import delta_hyperbolicity, gromov_delta, pairwise_distances  # noqa: E402
+from zoo.metrics.hyperbolicity import (  # noqa: E402
+    delta_hyperbolicity,
+    gromov_delta,
+    pairwise_distances,
+    suggest_curvature,
+)
 
 
 def naive_delta(d):
@@ -35,6 +42,15 @@ def naive_delta(d):
     g = 0.5 * (row + col - d)
     maxmin = np.max(np.minimum(g[:, :, None], g[None, :, :]), axis=1)
     return float(np.max(maxmin - g))
+
+
+def suggested_c(delta_rel):
+    """zoo.metrics.suggest_curvature(δ_rel) (Khrulkov et al.'s c = (0.144 / δ_rel)²), None for δ_rel = 0."""
+    return suggest_curvature(delta_rel) if delta_rel > 0 else None
+
+
+def _fmt_c(c):
+    return "— (δ_rel = 0)" if c is None else f"{c:.3g}"
 
 
 def measure(fn):
@@ -99,10 +115,11 @@ def main(argv=None):
         rows.append({"N": n, "what": f"delta_hyperbolicity, {args.tries} tries", "tiled_s": seconds,
                      "tiled_s_per_try": seconds / args.tries, "tiled_peak_MB": peak / 1e6,
                      "reference_needs_GB": need_gb, "delta_rel": res["delta_rel"],
-                     "delta_rel_std": res["delta_rel_std"]})
+                     "delta_rel_std": res["delta_rel_std"], "suggested_c": suggested_c(res["delta_rel"])})
         print(f"N={n:5d}  delta_hyperbolicity ({args.tries} tries): {seconds:7.1f} s "
               f"({seconds / args.tries:.1f} s/try), peak {peak / 1e6:.0f} MB; the reference's N^3 array would need "
-              f"{need_gb:,.0f} GB (not run) | delta_rel {res['delta_rel']:.4f} +- {res['delta_rel_std']:.4f}")
+              f"{need_gb:,.0f} GB (not run) | delta_rel {res['delta_rel']:.4f} +- {res['delta_rel_std']:.4f}, "
+              f"suggested c {_fmt_c(rows[-1]['suggested_c'])}")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"data": source, "load_average_start": load, "rows": rows}, f, indent=2)
