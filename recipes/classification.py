@@ -15,6 +15,14 @@ Model selection: `--val-split F` holds out a stratified, seeded share F of each 
 the best validation accuracy is checkpointed and restored before the single test evaluation (the test set never
 selects anything). Without it the last epoch is tested.
 
+Paper knobs (issue 16): `--lr-schedule step|warmup_step|cosine` with `--lr-steps`, `--lr-gamma`, `--warmup-epochs`,
+`--warmup-start` (`recipes.common.epoch_lr`, epoch-based, the rate logged as `learning_rate`); `--mixup ALPHA`
+(`zoo.data.mixup` on the raw training batches, for `--head prototypes`, whose loss reads the packed labels; the
+training accuracy is measured against y_a, as the reference logs it); DL2PA's long-tail feature BatchNorm with
+`--head prototypes --head-opt feature_bn=True`. DL2PA long-tail: `--head prototypes --head-opt form='long_tail'
+--head-opt feature_bn=True --mixup 1 --optimizer sgd --lr 0.1 --lr-schedule warmup_step --warmup-epochs 5
+--lr-steps 160 180 --epochs 200`.
+
 Writes `model.keras` (the tested model), TensorBoard logs and `metrics.json` (per-epoch history, validation
 accuracy per epoch, the selected epoch, the test accuracy of the restored model, per-epoch wall time).
 
@@ -53,7 +61,8 @@ def build_parser():
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         parents=[common.base_parser(epochs=5, verbose=1,
                                     out_help="output folder (default runs/classification/<run name>)"),
-                 common.dataset_parser(), common.resume_parser(), common.distribute_parser()],
+                 common.dataset_parser(), common.resume_parser(), common.distribute_parser(),
+                 common.lr_schedule_parser()],
     )
     p.add_argument("--backbone", default="lenet", help="a name from zoo.backbones.available()")
     p.add_argument("--preset", default=None,
@@ -73,7 +82,23 @@ def build_parser():
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--optimizer", default="adam", choices=("adam", "sgd", "adamw"))
     p.add_argument("--augment", default="none", choices=("none",) + common.AUGMENTATIONS)
+    p.add_argument("--mixup", type=non_negative_float, default=0.0, metavar="ALPHA",
+                   help="mix every training batch with lam ~ Beta(ALPHA, ALPHA) (zoo.data.mixup; DL2PA long-tail: "
+                        "1.0); 0 = off. Heads whose loss reads the packed (y_a, y_b, lam) labels only (prototypes)")
     return p
+
+
+def non_negative_float(text):
+    """argparse type: a finite number >= 0."""
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a finite number >= 0; got {text!r}") from None
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"expected a finite number >= 0; got {text!r}")
+    return value
 
 
 def head_options(args):
@@ -113,6 +138,7 @@ def _train(args, dist):
     import zoo.callbacks
 
     dist.check_batch(args.batch_size, "--batch-size")
+    schedule = common.lr_schedule_callbacks(args)  # checks the schedule flags before any data is loaded
     eval_batch = dist.eval_batch(EVAL_BATCH)
     keras.utils.set_random_seed(args.seed)
     run_name = f"{_tag(args.dataset)}-{_tag(args.preset or args.backbone)}-{args.head}-d{args.embedding_dim}-" \
@@ -122,7 +148,9 @@ def _train(args, dist):
 
     data, (xtr, ytr), val, (xte, yte) = _training_data(args)
     model = build_model(args, xtr.shape[1:], data.num_classes)
-    model.compile(optimizer=make_optimizer(args.optimizer, args.lr))
+    _check_mixup(args, model)
+    model.compile(optimizer=make_optimizer(args.optimizer, args.lr),
+                  metrics=[_mixup_accuracy()] if args.mixup else "auto")
     model.adapt(xtr)  # normalisation statistics of the training images (not of the augmented batches)
 
     timer = common.epoch_timer()
@@ -131,6 +159,8 @@ def _train(args, dist):
     train_ds, steps = common.epoch_image_dataset(xtr, ytr, args.batch_size, seed=args.seed,
                                                  first_epoch=progress.initial_epoch, augment=_augment(args),
                                                  drop_remainder=dist.parallel)
+    if args.mixup:
+        train_ds = _mixed(train_ds, args, progress.initial_epoch)
     best_path = os.path.join(out, BEST_WEIGHTS)
     # The best-epoch checkpoint comes before the head's callbacks, so it saves the weights that were just validated
     # (a callback that changes the model between epochs, PrototypeReassignment, runs after it); the latest-epoch
@@ -139,7 +169,7 @@ def _train(args, dist):
     checkpoint = [] if val is None else [zoo.callbacks.AtomicModelCheckpoint(
         best_path, monitor="val_accuracy", mode="max", save_best_only=True, save_weights_only=True, verbose=0,
         initial_value_threshold=progress.best("val_accuracy"))]
-    callbacks = ([timer] + checkpoint + model.head_callbacks() + progress.callbacks()
+    callbacks = ([timer] + schedule + checkpoint + model.head_callbacks() + progress.callbacks()
                  + [keras.callbacks.TensorBoard(os.path.join(out, "logs"))])
     print(f"[classification] {run_name}: {len(xtr)} train / {0 if val is None else len(val[0])} validation / "
           f"{len(xte)} test images, {data.num_classes} classes, {model.count_params():,} parameters; "
@@ -155,6 +185,8 @@ def _train(args, dist):
         progress.interrupted(partial, "classification")
         raise
     full_history = progress.finished_epochs()
+    if args.mixup:  # the saved model and the test evaluation use the head's own metrics
+        model.compile(optimizer=model.optimizer)
     try:
         selection = _restore_best(model, full_history, val, best_path, eval_batch)
         test = model.evaluate(xte, yte, batch_size=eval_batch, verbose=0, return_dict=True)
@@ -197,6 +229,38 @@ def _training_data(args):
 
 def _augment(args):
     return None if args.augment == "none" else args.augment
+
+
+def _check_mixup(args, model):
+    """--mixup needs a head whose loss reads the packed (y_a, y_b, lam) labels of `zoo.data.mixup`."""
+    import zoo.losses
+
+    if args.mixup and not isinstance(model.default_loss(), zoo.losses.PrototypeRegressionLoss):
+        raise ValueError(f"recipes.classification: --mixup {args.mixup} needs a head whose loss takes mixup-packed "
+                         f"labels (y_a, y_b, lam): --head prototypes; --head {args.head} trains on integer labels.")
+
+
+def _mixed(train_ds, args, first_epoch):
+    """The training batches mixed by `zoo.data.mixup` (raw pixels stay in 0..255: a convex combination).
+
+    The lam and permutation draws come from a stream seeded by (--seed, first epoch of this process): a resumed run
+    draws fresh ones (statistically, not bitwise, the uninterrupted run, as with --augment)."""
+    import zoo.data
+
+    return zoo.data.mixup(train_ds, alpha=args.mixup, seed=(int(args.seed) * 100_003 + int(first_epoch)) % (2 ** 31))
+
+
+def _mixup_accuracy():
+    """Accuracy against y_a of mixup-packed labels [B, 3] (the reference logs it so), or against int labels."""
+    import keras
+
+    def accuracy(y_true, y_pred):
+        y_true = keras.ops.convert_to_tensor(y_true)
+        if len(y_true.shape) == 2 and y_true.shape[-1] == 3:
+            y_true = y_true[:, 0]
+        return keras.metrics.sparse_categorical_accuracy(y_true, y_pred)
+
+    return keras.metrics.MeanMetricWrapper(accuracy, name="accuracy")
 
 
 def _restore_best(model, history, val, best_path, eval_batch=EVAL_BATCH):
@@ -267,6 +331,8 @@ def _summary(args, run_name, data, sizes, test, history, timer, model, model_pat
         "lr": args.lr,
         "optimizer": args.optimizer,
         "augment": args.augment,
+        "mixup": args.mixup,
+        "lr_schedule": common.lr_schedule_summary(args),
         "train_images": int(sizes[0]),
         "val_split": args.val_split,
         "val_images": int(sizes[2]),

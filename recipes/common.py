@@ -440,6 +440,144 @@ def make_optimizer(name, lr):
     return keras.optimizers.Adam(lr)
 
 
+# -- learning-rate schedules: --lr-schedule, --lr-steps, --lr-gamma, --warmup-epochs, --warmup-start ------------
+#: `--lr-schedule` values (`epoch_lr`).
+LR_SCHEDULES = ("constant", "step", "warmup_step", "cosine")
+
+
+def lr_schedule_parser(gamma=0.1):
+    """The argparse parent of the epoch learning-rate schedule flags (any recipe: classification, fewshot,
+    metric_learning, reid): --lr-schedule, --lr-steps, --lr-gamma (default `gamma`), --warmup-epochs,
+    --warmup-start. `lr_schedule_callbacks(args)` turns them into the run's callback, `lr_schedule_summary(args)`
+    into its metrics.json entry."""
+    p = argparse.ArgumentParser(add_help=False)
+    g = p.add_argument_group("learning-rate schedule (epoch-based, as the papers)")
+    g.add_argument("--lr-schedule", default="constant", choices=LR_SCHEDULES,
+                   help="constant: --lr throughout; step: x--lr-gamma at each of --lr-steps; warmup_step: linear "
+                        "warm-up over --warmup-epochs, then the steps (DL2PA long-tail: --lr 0.1 --warmup-epochs 5 "
+                        "--lr-steps 160 180; BoT re-ID: --warmup-epochs 10 --warmup-start 0.01 --lr-steps 40 70); "
+                        "cosine: (optional warm-up, then) half a cosine from --lr to 0 over the remaining --epochs")
+    g.add_argument("--lr-steps", type=positive_int, nargs="+", default=None, metavar="E",
+                   help="epochs (counted from 0: E = after E finished epochs) from which the lr is multiplied by "
+                        "--lr-gamma once more (DL2PA balanced: 100 200)")
+    g.add_argument("--lr-gamma", type=positive_float, default=gamma, help="factor of each step")
+    g.add_argument("--warmup-epochs", type=non_negative_int, default=0, metavar="N",
+                   help="linear warm-up epochs of warmup_step / cosine: epoch k = 1..N uses lr*k/N (DL2PA's "
+                        "long-tail code), or lr*(F + (1-F)(k-1)/N) with --warmup-start F")
+    g.add_argument("--warmup-start", type=open_fraction, default=None, metavar="F",
+                   help="start the warm-up at F*lr in the first epoch (BoT re-ID: 0.01; DL2PA ImageNet: 0.01); "
+                        "default: lr/N, DL2PA long-tail")
+    return p
+
+
+def epoch_lr(epoch, lr, schedule="constant", steps=(), gamma=0.1, warmup_epochs=0, warmup_start=None, epochs=None):
+    """The learning rate of epoch `epoch` (counted from 0) under an epoch schedule: a pure function of the epoch.
+
+        warm-up (epoch e < N, k = e + 1):  lr·k/N                     (warmup_start None: DL2PA long-tail code)
+                                           lr·(F + (1 − F)·e/N)       (warmup_start F: BoT re-ID, DL2PA ImageNet)
+        step / warmup_step (after it):     lr·γ^#{s in steps: e >= s}
+        cosine (after it):                 lr·½(1 + cos(π·(e − N)/(epochs − N)))
+        constant:                          lr
+
+    Args:
+        epoch: int >= 0. lr: the base rate (> 0). schedule: one of `LR_SCHEDULES`.
+        steps: epochs s (from 0) at which the rate is multiplied by `gamma` (step, warmup_step).
+        gamma: step factor (> 0). warmup_epochs: N >= 0 (warmup_step, cosine).
+        warmup_start: None or F in (0, 1). epochs: total epochs (cosine).
+
+    Returns:
+        float.
+
+    Raises:
+        ValueError: an unknown schedule, steps with constant/cosine, warm-up with constant/step, cosine without
+            `epochs` or with warmup_epochs >= epochs, bad numbers; each names the argument.
+
+    Example:
+        >>> recipes.common.epoch_lr(2, 0.1, "warmup_step", steps=(160, 180), warmup_epochs=5)   # 0.1·3/5
+        0.06
+
+    Reference:
+        DL2PA (Saadabadi et al., CVPR 2024) code: long-tail `adjust_learning_rate` (lr·epoch/5 for 1-indexed epochs
+        <= 5, ×0.1 after 160, ×0.01 after 180), balanced ×0.1 at 100 and 200, ImageNet 5-epoch warm-up from
+        ×0.01 then cosine; BoT re-ID (Luo et al., 2019): warm-up from 0.01·lr over 10 epochs, ×0.1 at 40 and 70.
+
+    Departures from the reference code:
+        The ImageNet code steps its cosine per iteration; here per epoch. With a warm-up the step factors
+        multiply the warm-up factor (the references never step inside their warm-up).
+    """
+    check_lr_schedule(schedule, steps, warmup_epochs, warmup_start, epochs, gamma, where="epoch_lr")
+    if not (isinstance(epoch, int) or hasattr(epoch, "__index__")) or int(epoch) < 0:
+        raise ValueError(f"epoch_lr: `epoch` must be an int >= 0; got {epoch!r}.")
+    e, n = int(epoch), int(warmup_epochs or 0)
+    factor = 1.0
+    if n and e < n:
+        factor = (e + 1) / n if warmup_start is None else warmup_start + (1.0 - warmup_start) * e / n
+    if schedule in ("step", "warmup_step"):
+        factor *= gamma ** sum(e >= int(s) for s in steps or ())
+    elif schedule == "cosine" and e >= n:
+        factor = 0.5 * (1.0 + math.cos(math.pi * (e - n) / (int(epochs) - n)))
+    return float(lr) * factor
+
+
+def check_lr_schedule(schedule, steps, warmup_epochs, warmup_start, epochs, gamma=0.1, where="--lr-schedule"):
+    """ValueError naming the flag when the schedule flags do not fit together."""
+    if schedule not in LR_SCHEDULES:
+        raise ValueError(f"{where}: --lr-schedule must be one of {LR_SCHEDULES}; got {schedule!r}.")
+    if steps and schedule not in ("step", "warmup_step"):
+        raise ValueError(f"{where}: --lr-steps {list(steps)} needs --lr-schedule step or warmup_step (got "
+                         f"{schedule}).")
+    if schedule in ("step", "warmup_step") and not steps:
+        raise ValueError(f"{where}: --lr-schedule {schedule} needs --lr-steps E [E ...].")
+    if warmup_epochs and schedule not in ("warmup_step", "cosine"):
+        raise ValueError(f"{where}: --warmup-epochs {warmup_epochs} needs --lr-schedule warmup_step or cosine (got "
+                         f"{schedule}).")
+    if schedule == "warmup_step" and not warmup_epochs:
+        raise ValueError(f"{where}: --lr-schedule warmup_step needs --warmup-epochs N >= 1.")
+    if warmup_start is not None and not (0.0 < warmup_start < 1.0):
+        raise ValueError(f"{where}: --warmup-start must be in (0, 1); got {warmup_start}.")
+    if warmup_start is not None and not warmup_epochs:
+        raise ValueError(f"{where}: --warmup-start {warmup_start} needs --warmup-epochs N >= 1.")
+    if not (math.isfinite(gamma) and gamma > 0):
+        raise ValueError(f"{where}: --lr-gamma must be a finite number > 0; got {gamma}.")
+    if schedule == "cosine":
+        if epochs is None:
+            raise ValueError(f"{where}: --lr-schedule cosine needs the number of --epochs.")
+        if int(warmup_epochs or 0) >= int(epochs):
+            raise ValueError(f"{where}: --warmup-epochs {warmup_epochs} must be fewer than --epochs {epochs} with "
+                             "--lr-schedule cosine.")
+
+
+def lr_schedule_callbacks(args, lr=None):
+    """[] for --lr-schedule constant, else [keras.callbacks.LearningRateScheduler] setting `epoch_lr` of the flags
+    of `lr_schedule_parser` at the start of each epoch (a function of the epoch alone, so a `--resume`d run, which
+    restarts at its epoch, gets the same rates; the rate is logged as `learning_rate`). `lr`: default args.lr.
+    Call it before any data is loaded: it checks the flags."""
+    import keras
+
+    options = lr_schedule_options(args)
+    base = float(args.lr if lr is None else lr)
+    if options["schedule"] == "constant":
+        return []
+    return [keras.callbacks.LearningRateScheduler(lambda epoch, _lr: epoch_lr(epoch, base, **options))]
+
+
+def lr_schedule_options(args):
+    """The keyword arguments of `epoch_lr` (all but epoch and lr) from parsed flags, checked."""
+    options = {"schedule": getattr(args, "lr_schedule", "constant") or "constant",
+               "steps": tuple(getattr(args, "lr_steps", None) or ()), "gamma": float(getattr(args, "lr_gamma", 0.1)),
+               "warmup_epochs": int(getattr(args, "warmup_epochs", 0) or 0),
+               "warmup_start": getattr(args, "warmup_start", None), "epochs": getattr(args, "epochs", None)}
+    check_lr_schedule(where="recipe", **options)
+    return options
+
+
+def lr_schedule_summary(args):
+    """The run's `"lr_schedule"` entry of metrics.json: the schedule flags (and the base --lr)."""
+    options = lr_schedule_options(args)
+    options.pop("epochs")
+    return {**options, "steps": list(options["steps"]), "lr": float(args.lr)}
+
+
 # -- running, timing, summaries ---------------------------------------------------------------------------
 def epoch_timer():
     """A Keras callback recording the wall time of every epoch in `.times` (seconds)."""

@@ -75,3 +75,45 @@ def test_unknown_head_and_dataset_errors(tmp_path):
                              "--out", str(tmp_path / "y")])
     with pytest.raises(SystemExit):  # argparse refuses it (usage error, exit code 2)
         classification.main(["--val-split", "1.5", "--dataset", "digits", "--out", str(tmp_path / "z")])
+
+
+# -- issue #16 knobs: LR schedules and mixup ------------------------------------------------------------------------
+
+
+def test_mixup_changes_the_training_batches_and_trains_prototypes_end_to_end(tmp_path):
+    """--mixup 1: every training batch is a convex mix of two of its images with packed (y_a, y_b, lam) labels;
+    the prototypes head trains on them (accuracy against y_a), with the DL2PA long-tail schedule and BN_H;
+    --mixup with a head whose loss takes integer labels is refused naming both flags."""
+    x = np.random.default_rng(0).integers(0, 256, size=(6, 8, 8)).astype("uint8")
+    y = np.array([0, 1, 2, 0, 1, 2])
+    plain, _ = common.epoch_image_dataset(x, y, 6, seed=0)
+    args = classification.build_parser().parse_args(["--mixup", "1.0"])
+    mixed = classification._mixed(plain, args, 0)
+    (xb, yb), (xm, ym) = next(iter(plain)), next(iter(mixed))
+    xb, xm, ym = np.asarray(xb, "float64"), np.asarray(xm, "float64"), np.asarray(ym)
+    lam = ym[0, 2]
+    assert ym.shape == (6, 3) and np.all(ym[:, 2] == lam) and 0 < lam < 1
+    np.testing.assert_array_equal(ym[:, 0], np.asarray(yb))
+    assert not np.allclose(xm, xb)
+    for i in range(6):  # image i mixed with one partner j of the batch, whose label is y_b
+        errors = [np.abs(xm[i] - (lam * xb[i] + (1 - lam) * xb[j])).max() for j in range(6)]
+        j = int(np.argmin(errors))
+        assert errors[j] < 1e-3 and ym[i, 1] == np.asarray(yb)[j]
+
+    summary = classification.main([
+        "--dataset", "digits", "--head", "prototypes", "--prototypes", "etf", "--embedding-dim", "16",
+        "--head-opt", "feature_bn=True", "--head-opt", "form='long_tail'", "--mixup", "1.0",
+        "--lr-schedule", "warmup_step", "--warmup-epochs", "2", "--lr-steps", "1", "--optimizer", "sgd", "--lr", "0.05",
+        "--epochs", "2", "--train-limit", "200", "--test-limit", "100", "--batch-size", "50",
+        "--out", str(tmp_path / "mix"), "--verbose", "0"])
+    assert summary["mixup"] == 1.0 and summary["head_options"]["feature_bn"] is True
+    assert summary["history"]["learning_rate"] == pytest.approx([0.05 * 1 / 2, 0.05 * 2 / 2 * 0.1])
+    assert summary["lr_schedule"]["schedule"] == "warmup_step"
+    assert 0.0 <= summary["test_accuracy"] <= 1.0 and np.isfinite(summary["final_train_loss"])
+    model = keras.saving.load_model(tmp_path / "mix" / "model.keras")
+    assert model.head.feature_bn
+    with pytest.raises(ValueError, match="--mixup.*--head softmax"):
+        classification.main(["--dataset", "digits", "--mixup", "0.4", "--train-limit", "50", "--test-limit", "20",
+                             "--epochs", "1", "--out", str(tmp_path / "no"), "--verbose", "0"])
+    with pytest.raises(ValueError, match="--lr-steps"):
+        classification.main(["--dataset", "digits", "--lr-schedule", "step", "--out", str(tmp_path / "no2")])
