@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["classification_measures"]
+__all__ = ["calibration_logits", "classification_measures"]
 
 #: DL2PA's number of ECE bins.
 ECE_BINS = 15
