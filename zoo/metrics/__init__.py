@@ -10,11 +10,16 @@
   mINP, same-pid-same-camera removal, query-chunked); `zoo.metrics.re_ranking`: k-reciprocal re-ranking (dense
   reference and a memory-light sparse version); `zoo.metrics.query_expansion`: α-query expansion.
 - `zoo.metrics.long_tail`: `long_tail_accuracy` (head / medium / tail).
+- `zoo.metrics.calibration`: `expected_calibration_error` (DL2PA's 15-bin ECE, reliability-diagram bins).
+- `zoo.metrics.distarc`: `distarc_predictions` (DistArc's nearest radial proxy, the code's Accuracy1, angular),
+  `distarc_geometry`.
 
 Example:
     >>> zoo.metrics.retrieval_metrics(test_emb, y_test, train_emb, y_train, ks=(1, 5))["recall@1"]
 """
 
+from zoo.metrics.calibration import expected_calibration_error
+from zoo.metrics.distarc import distarc_geometry, distarc_predictions
 from zoo.metrics.fewshot import confidence_interval, evaluate_episodes
 from zoo.metrics.hyperbolicity import (
     DISK_DELTA_REL,
@@ -31,6 +36,7 @@ from zoo.metrics.retrieval import class_centroids, nearest_centroid_accuracy, re
 from zoo.metrics.uncertainty import auroc, distance_to_origin, fpr_at_tpr, ood_auroc, ood_report
 
 __all__ = [
+    "expected_calibration_error", "distarc_predictions", "distarc_geometry",
     "confidence_interval", "evaluate_episodes",
     "delta_hyperbolicity", "gromov_delta", "pairwise_distances", "suggest_curvature", "DISK_DELTA_REL",
     "long_tail_accuracy",
