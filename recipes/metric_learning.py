@@ -10,14 +10,22 @@ batches of raw images (P classes x K samples per batch; the reference: 11 x 3 = 
 
 After training it embeds the test and training splits and reports (metrics.json, TensorBoard):
 nearest-centroid accuracy with train centroids (clean) and with test centroids (the reference's
-transductive protocol, `centroid_acc_transductive`), and recall@1 of test queries against the
-training gallery (`zoo.metrics.retrieval`), in the model's geometry. The saved model.keras takes raw images
-(`keras.saving.load_model(path).evaluate_retrieval(x_test, y_test, x_train, y_train)`).
+transductive protocol, `centroid_acc_transductive`), the reference's "range" accuracy likewise (`range_accuracy`,
+`range_accuracy_transductive`: a class votes for a sample inside its largest own-sample distance to the centroid,
+argmax of the normalised votes; `zoo.metrics.verification`), its equal error rate (`test_eer`,
+`test_eer_transductive`), and recall@1 of test queries against the training gallery (`zoo.metrics.retrieval`),
+all in the model's geometry. The EER's score is the reference's: its `test_eer` is computed from the ROC of the
+range classifier's top normalised vote (1/number of voting classes, 0 with none) against the correctness of its
+argmax (main.py: the `auc_range` meter fed `max(predicted)` and `argmax == y`), not from the class head's softmax
+(used in training only). --filter selects the reference's sample filters of L_exp, --maxout POOL its Maxout
+embedding head (BatchNorm -> MaxoutDense(d, POOL) before the tanh; the reference: 16). The saved model.keras
+takes raw images (`keras.saving.load_model(path).evaluate_retrieval(x_test, y_test, x_train, y_train)`).
 
 Usage:
     python -m recipes.metric_learning                                   # L_exp + center + class, F-MNIST
     python -m recipes.metric_learning --loss std --center-coef 0 --class-coef 1 --backend jax
     python -m recipes.metric_learning --ablation --epochs 3             # the 8 rows of the poster's table
+    python -m recipes.metric_learning --filter hard --maxout 16         # the reference's filter and Maxout head
     python -m recipes.metric_learning --dataset digits --epochs 5 --p 10 --k 4
     python -m recipes.metric_learning --backend jax --distribute data_parallel --devices 2    # P·K = 30 on 2 devices
     python -m recipes.metric_learning --dataset cifar10 --data-dir ~/tensorflow_datasets --backbone resnet20 \
@@ -67,6 +75,10 @@ def build_parser():
     p.add_argument("--overlap", type=float, default=1.2, help="overlap_coef: c_n = overlap / K")
     p.add_argument("--margin", type=float, default=0.2, help="margin of --loss std / contrastive")
     p.add_argument("--mining", default="batch_hard", choices=("batch_hard", "batch_all", "semi_hard"))
+    p.add_argument("--filter", default="none", choices=("none", "hard", "semi_hard", "abs_margin"),
+                   help="sample filter of --loss exp (the reference's filter_samples; L_exp rows only)")
+    p.add_argument("--maxout", type=int, default=0, metavar="POOL",
+                   help="Maxout embedding head with POOL pieces per unit (0: off; the reference: 16)")
     p.add_argument("--center-coef", type=float, default=1.0, help="C_center")
     p.add_argument("--class-coef", type=float, default=1.0, help="C_class (0: single-output model)")
     p.add_argument("--p", type=int, default=10,
@@ -107,7 +119,10 @@ def loss_config(args, num_classes):
     stride = args.k if args.anchor_stride is None else args.anchor_stride
     c_n = args.overlap / num_classes
     if args.loss == "exp":
-        return "exp", {"overlap_coef": args.overlap, "center_weight": args.center_coef, "anchor_stride": stride}
+        options = {"overlap_coef": args.overlap, "center_weight": args.center_coef, "anchor_stride": stride}
+        if getattr(args, "filter", "none") != "none":
+            options["sample_filter"] = args.filter
+        return "exp", options
     if args.loss == "std":
         return "triplet", {"margin": args.margin, "mining": args.mining, "anchor_stride": stride,
                            "center_weight": args.center_coef, "center_margin": c_n / 2}
@@ -126,7 +141,14 @@ def build_model(args, num_classes, input_shape, normalize):
         c=args.c if ball else None, train_c=args.train_c if ball else False, loss=loss, loss_options=options,
         distance=distance_of(args), scale=args.scale, bounce=args.bounce,
         activation=None if args.no_tanh else "tanh", num_classes=num_classes, class_coef=args.class_coef,
-        normalize=normalize, image_size=common.model_image_size(args), name="metric_learner")
+        normalize=normalize, image_size=common.model_image_size(args), maxout_pool=getattr(args, "maxout", 0),
+        name="metric_learner")
+
+
+def variant(args):
+    """The run-name suffix of the non-default --filter (L_exp only) and --maxout ("" for neither)."""
+    out = f"-{args.filter}" if args.loss == "exp" and getattr(args, "filter", "none") != "none" else ""
+    return out + (f"-maxout{args.maxout}" if getattr(args, "maxout", 0) else "")
 
 
 def row_name(loss, center, cls):
@@ -144,19 +166,33 @@ def retrieval_callback(args, queries, gallery, geometry, every=None, prefix="val
                                              normalize_centroids=args.space == "l2", prefix=prefix)
 
 
+def _finite_or_none(value):
+    """A float for metrics.json, None for NaN (the EER when every test prediction is right or every one wrong)."""
+    value = float(value)
+    return None if value != value else value
+
+
 def evaluate(emb_te, yte, emb_tr, ytr, args, geometry=None):
-    """Nearest-centroid accuracy (train and test centroids) and recall@1 of test embeddings vs the train split.
+    """Nearest-centroid and range accuracy and the range classifier's EER (train and test centroids), and recall@1
+    of test embeddings vs the train split.
 
     `geometry` is the model's (`EmbeddingModel.geometry`); None: "cosine" for --distance cosine, else
     "euclidean". In the `l2` space (unit-length embeddings, Euclidean distance) the class centroids are
     renormalised to unit length, as the exponential-triplet reference does.
     """
     import zoo.metrics
+    from zoo.metrics import verification
 
     if geometry is None:
         geometry = "cosine" if args.distance == "cosine" else "euclidean"
     renorm = args.space == "l2"
+    clean = verification.range_scores(emb_te, yte, emb_tr, ytr, geometry, normalize_centroids=renorm)
+    transductive = verification.range_scores(emb_te, yte, geometry=geometry, normalize_centroids=renorm)
     return {
+        "range_accuracy": float(clean[1].mean()),
+        "range_accuracy_transductive": float(transductive[1].mean()),
+        "test_eer": _finite_or_none(verification.equal_error_rate(*clean)),
+        "test_eer_transductive": _finite_or_none(verification.equal_error_rate(*transductive)),
         "centroid_acc": zoo.metrics.nearest_centroid_accuracy(emb_te, yte, emb_tr, ytr, geometry,
                                                               normalize_centroids=renorm),
         "centroid_acc_transductive": zoo.metrics.nearest_centroid_accuracy(emb_te, yte, geometry=geometry,
@@ -186,8 +222,8 @@ def _train(args, dist):
     dist.check_pk(args.p, args.k)
     eval_batch = dist.eval_batch(512)
     keras.utils.set_random_seed(args.seed)
-    run = f"{dataset_tag(args.dataset)}-{row_name(args.loss, args.center_coef, args.class_coef)}-{args.space}-" \
-          f"{distance_of(args)}-{keras.backend.backend()}"
+    run = f"{dataset_tag(args.dataset)}-{row_name(args.loss, args.center_coef, args.class_coef)}{variant(args)}-" \
+          f"{args.space}-{distance_of(args)}-{keras.backend.backend()}"
     out = args.out or os.path.join("runs", "metric_learning", run)
     os.makedirs(out, exist_ok=True)
     (xtr, ytr), (xte, yte) = load_data(args)
@@ -247,8 +283,15 @@ def _train(args, dist):
     common.write_summary(out, summary)
     progress.finish()
     print(f"[metric_learning] {summary['row']}: centroid acc {result['centroid_acc']:.4f} (train centroids), "
-          f"{result['centroid_acc_transductive']:.4f} (test centroids), recall@1 {result['recall@1']:.4f}")
+          f"{result['centroid_acc_transductive']:.4f} (test centroids), range acc {result['range_accuracy']:.4f} / "
+          f"{result['range_accuracy_transductive']:.4f}, test EER {_fmt(result['test_eer'])} / "
+          f"{_fmt(result['test_eer_transductive'])}, recall@1 {result['recall@1']:.4f}")
     return summary
+
+
+def _fmt(value, scale=1.0, digits=4):
+    """A metric for the printed summary and tables ("n/a" for None)."""
+    return "n/a" if value is None else f"{scale * value:.{digits}f}"
 
 
 def ablation(args):
@@ -262,12 +305,16 @@ def ablation(args):
         run_args = argparse.Namespace(**{**vars(args), "loss": loss, "center_coef": center, "class_coef": cls,
                                          "out": os.path.join(out, row_name(loss, center, cls).replace("+", "_"))})
         s = train(run_args)
-        rows.append({k: s[k] for k in ("row", "centroid_acc", "centroid_acc_transductive", "recall@1",
+        rows.append({k: s[k] for k in ("row", "centroid_acc", "centroid_acc_transductive", "range_accuracy",
+                                        "range_accuracy_transductive", "test_eer", "test_eer_transductive", "recall@1",
                                         "epoch_seconds", "loss_history")})
     lines = ["| loss | centroid acc (train centroids) | centroid acc (test centroids, reference protocol) "
-             "| recall@1 |", "|---|---|---|---|"]
+             "| recall@1 | range acc (train / test centroids) | test EER (train / test centroids) |",
+             "|---|---|---|---|---|---|"]
     lines += [f"| {r['row']} | {100 * r['centroid_acc']:.1f} | {100 * r['centroid_acc_transductive']:.1f} | "
-              f"{100 * r['recall@1']:.1f} |" for r in rows]
+              f"{100 * r['recall@1']:.1f} | {_fmt(r['range_accuracy'], 100, 1)} / "
+              f"{_fmt(r['range_accuracy_transductive'], 100, 1)} | {_fmt(r['test_eer'], 100, 1)} / "
+              f"{_fmt(r['test_eer_transductive'], 100, 1)} |" for r in rows]
     common.write_text(os.path.join(out, "ablation.json"),
                       json.dumps({"args": vars(args), "rows": rows}, indent=1, default=str))
     common.write_text(os.path.join(out, "ablation.md"), "\n".join(lines) + "\n")

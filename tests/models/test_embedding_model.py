@@ -170,3 +170,29 @@ def test_clear_errors(trained, digits):
     fresh = EmbeddingModel("conv4", **SMALL)
     with pytest.raises(ValueError, match="num_classes"):
         fresh.compile()                                              # "exp" without K before any fit
+
+
+def test_maxout_head_option_and_round_trip(digits, tmp_path):
+    """maxout_pool = k: BatchNorm -> MaxoutDense(d, k) between the backbone and the activation (the
+    exponential-triplet reference's head); off (0) leaves the model as before."""
+    from zoo.layers.maxout_dense import MaxoutDense
+
+    _, _, xt, _ = digits
+    plain = EmbeddingModel("conv4", space="unit_ball", activation="tanh", num_classes=10, **SMALL)
+    assert plain.maxout is None and plain.get_config()["maxout_pool"] == 0
+    keras.utils.set_random_seed(2)
+    model = EmbeddingModel("conv4", space="unit_ball", activation="tanh", num_classes=10, maxout_pool=4, **SMALL)
+    assert isinstance(model.maxout, MaxoutDense) and model.maxout.kernel.shape == (8, 32)
+    assert model.count_params() == plain.count_params() + 8 * 32 + 32 + 4 * 8
+    feats = model.features(xt[:5])
+    want = np.tanh(np.asarray(keras.ops.convert_to_numpy(model.maxout(model.maxout_bn(feats)))))
+    want = want * np.minimum(1.0, 1.0 / np.linalg.norm(want, axis=1, keepdims=True))     # the unit ball
+    np.testing.assert_allclose(model.embed(xt[:5]), want, rtol=1e-5, atol=1e-5)
+    # (training with the head: tests/recipes/test_metric_learning.py::test_filter_and_maxout_flags)
+    path = str(tmp_path / "maxout.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert loaded.maxout_pool == 4
+    np.testing.assert_allclose(loaded.embed(xt), model.embed(xt), rtol=1e-6, atol=1e-6)
+    with pytest.raises(ValueError, match="maxout_pool"):
+        EmbeddingModel("conv4", maxout_pool=-1, **SMALL)

@@ -85,3 +85,44 @@ def test_poincare_space_on_digits_with_validation_selection(tmp_path):
     assert s["train_images"] + s["val_images"] == 300 and 50 <= s["val_images"] <= 70 and len(s["val_recall@1"]) == 2
     assert s["selected_epoch"] == int(np.argmax(s["val_recall@1"])) + 1
     assert s["restored_val_recall@1"] == pytest.approx(max(s["val_recall@1"]))
+
+
+def test_evaluate_logs_range_accuracy_and_eer_of_the_range_classifier():
+    """The recipe's range accuracy / EER are zoo.metrics.verification's, with train and with test centroids."""
+    import argparse
+
+    from zoo.metrics import verification
+
+    rng = np.random.default_rng(0)
+    ytr, yte = rng.integers(0, 3, 60), rng.integers(0, 3, 40)
+    centres = rng.normal(size=(3, 4)) * 2
+    tr = (centres[ytr] + rng.normal(size=(60, 4))).astype(np.float32)
+    te = (centres[yte] + rng.normal(size=(40, 4))).astype(np.float32)
+    got = metric_learning.evaluate(te, yte, tr, ytr, argparse.Namespace(space="unit_ball", distance="euclidean"))
+    assert got["range_accuracy"] == pytest.approx(verification.range_accuracy(te, yte, tr, ytr))
+    assert got["range_accuracy_transductive"] == pytest.approx(verification.range_accuracy(te, yte))
+    assert got["test_eer"] == pytest.approx(verification.equal_error_rate(*verification.range_scores(te, yte, tr,
+                                                                                                     ytr)))
+    assert got["test_eer_transductive"] == pytest.approx(
+        verification.equal_error_rate(*verification.range_scores(te, yte)))
+    assert 0 < got["range_accuracy"] < 1 and 0 <= got["test_eer"] <= 1
+
+
+def test_filter_and_maxout_flags(tmp_path):
+    """--filter reaches the L_exp loss (and nothing when none), --maxout the model; metrics.json and the summary hold
+    the range accuracies and EERs."""
+    args = metric_learning.build_parser().parse_args(["--filter", "semi_hard"])
+    assert metric_learning.loss_config(args, 10)[1]["sample_filter"] == "semi_hard"
+    assert "sample_filter" not in metric_learning.loss_config(metric_learning.build_parser().parse_args([]), 10)[1]
+    s = metric_learning.main(["--dataset", "digits", "--train-limit", "200", "--test-limit", "60", "--epochs", "1",
+                              "--backbone", "conv4", "--image-size", "16", "--embedding-dim", "8", "--filter", "hard",
+                              "--maxout", "4", "--out", str(tmp_path / "run"), "--verbose", "0"])
+    assert "-hard-maxout4-" in s["run"] and np.all(np.isfinite(s["loss_history"]))
+    with open(tmp_path / "run" / "metrics.json") as f:
+        saved = json.load(f)
+    for key in ("range_accuracy", "range_accuracy_transductive", "test_eer", "test_eer_transductive"):
+        assert saved[key] is None or 0.0 <= saved[key] <= 1.0, (key, saved[key])
+        assert saved[key] == s[key]
+    assert saved["args"]["filter"] == "hard" and saved["args"]["maxout"] == 4
+    model = keras.saving.load_model(tmp_path / "run" / "model.keras")
+    assert model.maxout_pool == 4 and model.loss.sample_filter == "hard"

@@ -31,6 +31,7 @@ class EmbeddingModel(Task):
     """Raw images -> preprocessing -> backbone -> (activation) -> embedding space; metric loss on PK batches.
 
         e = space(act(backbone((resize(x) / 255 − mean) / std)))
+        with maxout_pool = k > 0:  e = space(act(MaxoutDense_{d,k}(BatchNorm(backbone(...)))))
         space:  "l2" c_s·x/‖x‖, "unit_ball", "unit_bounce", "none"   (`zoo.layers.EmbeddingSpace`, ‖x‖ under
                 stop-gradient, the exponential-triplet reference's maps);
                 "sphere"  x/‖x‖ (`keras.layers.UnitNormalization`, gradient through the norm);
@@ -85,6 +86,11 @@ class EmbeddingModel(Task):
         num_classes: K, the number of training classes: required by the class term (labels then lie in
             [0, K)); sets the "exp" margin c_n = overlap/K.
         class_coef: C_class >= 0 (default 0: no class term).
+        maxout_pool: k > 0 adds the exponential-triplet reference's embedding head between the backbone and the
+            activation: BatchNorm -> `zoo.layers.MaxoutDense(embedding_dim, k)` (Xavier-uniform; the reference
+            uses k = 16 with tanh); 0 (default) = none. The backbone's own output (embedding_dim wide: zoo
+            backbones end in a projection) is the Maxout layer's input, where the reference feeds DenseNet's
+            pooled features (C_enc = 2208) directly.
         normalize, image_size, backbone_options, preprocessor: as `zoo.models.ImageClassifier`.
         name: model name.
 
@@ -115,9 +121,10 @@ class EmbeddingModel(Task):
     def __init__(self, backbone, space="l2", input_shape=None, embedding_dim=64, c=None, train_c=False,
                  loss="auto", loss_options=None, distance=None, scale=1.0, bounce="limit", activation=None,
                  num_classes=None, class_coef=0.0, normalize="adapt", image_size=None, backbone_options=None,
-                 preprocessor=None, name="embedding_model"):
+                 preprocessor=None, maxout_pool=0, name="embedding_model"):
         import zoo.layers
         from zoo.geometry.curvature import check_c
+        from zoo.layers.maxout_dense import MaxoutDense
 
         owner = "EmbeddingModel"
         space = check_choice(space, "space", SPACES, owner=owner)
@@ -146,6 +153,7 @@ class EmbeddingModel(Task):
         class_coef = check_range(class_coef, "class_coef", owner, 0.0, float("inf"), hi_text="∞")
         if class_coef > 0 and num_classes is None:
             raise ValueError("EmbeddingModel: the class term (class_coef > 0) needs `num_classes` (an int >= 2).")
+        maxout_pool = check_int(maxout_pool, "maxout_pool", minimum=0, owner=owner)
         if loss_options is not None and not isinstance(loss_options, dict):
             raise TypeError(f"EmbeddingModel: `loss_options` must be a dict; got {type(loss_options).__name__}.")
         super().__init__(backbone=backbone, input_shape=input_shape, embedding_dim=embedding_dim,
@@ -156,11 +164,18 @@ class EmbeddingModel(Task):
         self.loss_name = loss
         self.loss_options = dict(loss_options or {})
         self.num_classes, self.class_coef = num_classes, class_coef
+        self.maxout_pool = maxout_pool
         self.needs_labels = class_coef > 0
         self.label_classes = num_classes if class_coef > 0 else None
         self._label_count = None  # distinct training ids seen by the first fit on arrays ("exp" without num_classes)
 
         dim = self.embedding_dim
+        self.maxout_bn = self.maxout = None
+        if maxout_pool:
+            self.maxout_bn = keras.layers.BatchNormalization(name="maxout_bn")
+            self.maxout = MaxoutDense(dim, pool_size=maxout_pool, name="maxout")
+            self.maxout_bn.build((None, dim))
+            self.maxout.build((None, dim))
         self.activation_layer = None if activation is None else keras.layers.Activation(activation, name="activation")
         if space == "poincare":
             self.head = zoo.layers.ToPoincare(c=c, train_c=train_c, name="to_poincare")
@@ -177,14 +192,16 @@ class EmbeddingModel(Task):
         self.built = True
 
     # -- the model ---------------------------------------------------------------------------------------------
-    def _embed(self, features):
+    def _embed(self, features, training=None):
+        if self.maxout is not None:
+            features = self.maxout(self.maxout_bn(features, training=training))
         if self.activation_layer is not None:
             features = self.activation_layer(features)
         return self.head(features)
 
     def call(self, inputs, training=None):
         images, labels = _inputs.split_inputs(inputs)
-        embeddings = self._embed(self.features(images, training=training))
+        embeddings = self._embed(self.features(images, training=training), training=training)
         if self.class_coef > 0 and labels is not None:
             logits = self.class_logits(self.class_bn(embeddings, training=training))
             ce = keras.losses.sparse_categorical_crossentropy(ops.cast(ops.reshape(labels, (-1,)), "int32"),
@@ -381,7 +398,7 @@ class EmbeddingModel(Task):
                 "train_c": self.train_c, "loss": loss, "loss_options": self.loss_options, "distance": self.distance,
                 "scale": self.scale, "bounce": self.bounce, "activation": self.activation,
                 "num_classes": self.num_classes, "class_coef": self.class_coef,
-                "backbone_options": self.backbone_options}
+                "backbone_options": self.backbone_options, "maxout_pool": self.maxout_pool}
 
 
 def _is_stream(x):
