@@ -20,18 +20,23 @@ from recipes._grid import Column, Grid, Row, Table
 
 __all__ = ["GRIDS"]
 
-#: Image-classification budget shared by the classification grids: LeNet on the first 12,000 Fashion-MNIST
-#: training images, 10 % of them (stratified, per seed) held out for selecting the epoch; the full test set.
+#: Image-classification budget of the classification grids: LeNet on the first 12,000 Fashion-MNIST training
+#: images, 10 % of them (stratified, per seed) held out for selecting the epoch; the full test set; `epochs` epochs
+#: (10 for the hyperbolic grid, 6 for the two larger grids, which have 15-19 rows).
 CLASSIFICATION = ["--dataset", "fashion_mnist", "--backbone", "lenet", "--train-limit", "12000", "--val-split", "0.1",
                   "--epochs", "10", "--batch-size", "128", "--lr", "1e-3", "--verbose", "0"]
-CLASSIFICATION_BUDGET = ("LeNet (zoo.backbones.lenet) trained from scratch on the first 12,000 Fashion-MNIST training "
-                         "images (10,800 train / 1,200 validation, stratified per seed), 10 epochs, batch 128, Adam "
-                         "1e-3; the epoch with the best validation accuracy is restored and tested once on the full "
-                         "10,000-image test set; seeds 0, 1, 2; TensorFlow backend")
 
 
-def _classification(head, dim, *options, extra=()):
+def _budget(epochs):
+    return (f"LeNet (zoo.backbones.lenet) trained from scratch on the first 12,000 Fashion-MNIST training images "
+            f"(10,800 train / 1,200 validation, stratified per seed), {epochs} epochs, batch 128, Adam 1e-3; the epoch "
+            f"with the best validation accuracy is restored and tested once on the full 10,000-image test set; seeds "
+            f"0, 1, 2; TensorFlow backend")
+
+
+def _classification(head, dim, *options, extra=(), epochs=6):
     argv = list(CLASSIFICATION) + ["--head", head, "--embedding-dim", str(dim)] + list(extra)
+    argv[argv.index("--epochs") + 1] = str(epochs)
     for option in options:
         argv += ["--head-opt", option]
     return ("classification", tuple(argv))
@@ -72,7 +77,7 @@ _EPOCH = Column("selected epoch", "classification.selected_epoch", scale=1.0, di
 HYPERSPHERICAL = Grid(
     name="hyperspherical",
     title="HyperSpaceX (DistArc) and the hyperspherical margin heads on Fashion-MNIST",
-    budget=CLASSIFICATION_BUDGET,
+    budget=_budget(6),
     rows=_hyperspherical_rows(),
     tables=(
         Table("DistArc ablation at d = 2 (the poster's component rows; the last row is the full loss)",
@@ -89,7 +94,7 @@ HYPERSPHERICAL = Grid(
 # -- exponential triplet loss -------------------------------------------------------------------------------
 #: Metric-learning budget: LeNet, 12,000 images (10 % validation), PK batches of 10 classes x 3 images.
 METRIC = ["--dataset", "fashion_mnist", "--backbone", "lenet", "--train-limit", "12000", "--val-split", "0.1",
-          "--epochs", "6", "--p", "10", "--k", "3", "--verbose", "0"]
+          "--epochs", "5", "--p", "10", "--k", "3", "--verbose", "0"]
 _TRIPLET_ROWS = [("L_std", "std", 0, 0), ("L_std + L_class", "std", 0, 1), ("L_std + L_center", "std", 1, 0),
                  ("L_std + L_center + L_class", "std", 1, 1), ("L_exp", "exp", 0, 0), ("L_exp + L_class", "exp", 0, 1),
                  ("L_exp + L_center", "exp", 1, 0), ("L_exp + L_center + L_class", "exp", 1, 1)]
@@ -98,7 +103,7 @@ EXP_TRIPLET = Grid(
     name="exp_triplet",
     title="Exponential triplet loss: the poster's eight rows on Fashion-MNIST",
     budget=("LeNet (d = 128, tanh, unit-ball space, Euclidean distance) trained from scratch on the first 12,000 "
-            "Fashion-MNIST training images (10,800 train / 1,200 validation), 6 epochs of PK batches (10 classes x 3 "
+            "Fashion-MNIST training images (10,800 train / 1,200 validation), 5 epochs of PK batches (10 classes x 3 "
             "images), Adam 1e-3; the epoch with the best validation recall@1 is restored and tested once on the full "
             "test set; seeds 0, 1, 2; TensorFlow backend"),
     rows=tuple(Row(_slug(label), label, (("metric_learning", tuple(
@@ -149,7 +154,7 @@ _LONG_TAIL = (Column("head %", "classification.long_tail.head_accuracy"),
 PROTOTYPES = Grid(
     name="prototypes",
     title="DL2PA: fixed prototypes vs dynamic label-to-prototype assignment on Fashion-MNIST",
-    budget=CLASSIFICATION_BUDGET + ("; long-tail rows: the 12,000 images are first long-tailed with an exponential "
+    budget=_budget(6) + ("; long-tail rows: the 12,000 images are first long-tailed with an exponential "
                                     "profile (rho = min/max class size), the validation share is held out of that"),
     rows=_prototype_rows(),
     tables=(Table("Balanced", (_ACCURACY, _ECE, _EPOCH), groups=("balanced, d = 5 < C", "balanced, d = 10 = C")),
@@ -167,12 +172,13 @@ PROTOTYPES = Grid(
 def _hyperbolic_rows():
     rows = []
     for dim in (2, 64):
-        rows.append(Row(f"softmax-d{dim}", "Euclidean softmax", (_classification("softmax", dim),), f"d = {dim}"))
+        rows.append(Row(f"softmax-d{dim}", "Euclidean softmax", (_classification("softmax", dim, epochs=10),),
+                        f"d = {dim}"))
         for c in (0.05, 1.0):
             for riemannian in (True, False):
                 label = f"Poincaré MLR, c = {c:g}" + ("" if riemannian else ", no Riemannian rescale")
                 options = ("riemannian=False",) if not riemannian else ()
-                train = _classification("poincare", dim, f"c={c}", *options)
+                train = _classification("poincare", dim, f"c={c}", *options, epochs=10)
                 ood = ("hyperbolic_ood", ("--model", "{prev}/model.keras", "--verbose", "0"))
                 key = f"poincare-d{dim}-c{c:g}" + ("" if riemannian else "-norescale")
                 rows.append(Row(key, label, (train, ood), f"d = {dim}"))
@@ -182,7 +188,7 @@ def _hyperbolic_rows():
 HYPERBOLIC = Grid(
     name="hyperbolic",
     title="Hyperbolic classification and OOD detection (Fashion-MNIST in, scikit-learn digits out)",
-    budget=CLASSIFICATION_BUDGET + ("; OOD: the selected model scores the 10,000 Fashion-MNIST test images and the "
+    budget=_budget(10) + ("; OOD: the selected model scores the 10,000 Fashion-MNIST test images and the "
                                     "1,797 digits (upsampled to 28 x 28); AUROC of 'OOD = small distance to the origin'"
                                     " and of 'OOD = small max softmax probability' of the same model"),
     rows=_hyperbolic_rows(),
@@ -200,8 +206,8 @@ HYPERBOLIC = Grid(
 
 # -- few-shot -------------------------------------------------------------------------------------------------
 FEWSHOT_ARGS = ["--dataset", "fashion_mnist", "--backbone", "conv4", "--val-classes", "2", "--train-way", "3",
-                "--way", "5", "--query", "15", "--epochs", "10", "--episodes-per-epoch", "100", "--val-episodes", "200",
-                "--test-episodes", "1000", "--verbose", "0"]
+                "--way", "5", "--query", "15", "--epochs", "8", "--episodes-per-epoch", "100", "--val-episodes", "200",
+                "--test-episodes", "600", "--verbose", "0"]
 
 
 def _fewshot_rows():
@@ -218,10 +224,10 @@ FEWSHOT = Grid(
     name="fewshot",
     title="Few-shot ProtoNet on the Fashion-MNIST class split, Euclidean vs sphere vs Poincaré",
     budget=("Conv-4 from scratch; training classes 0-2 (3-way training episodes), validation classes 3-4 (2-way "
-            "validation episodes, 200 per epoch, select the epoch), test classes 5-9 (5-way, 15 queries, 1,000 test "
-            "episodes with the selected model); 10 epochs of 100 episodes, Adam 1e-3; seeds 0, 1, 2; TensorFlow"),
+            "validation episodes, 200 per epoch, select the epoch), test classes 5-9 (5-way, 15 queries, 600 test "
+            "episodes with the selected model); 8 epochs of 100 episodes, Adam 1e-3; seeds 0, 1, 2; TensorFlow"),
     rows=_fewshot_rows(),
-    tables=(Table("5-way test accuracy (mean over 1,000 episodes, then mean ± std over seeds)",
+    tables=(Table("5-way test accuracy (mean over 600 episodes, then mean ± std over seeds)",
                   (Column("1-shot %", "fewshot.test_accuracy"),), groups=("1-shot",)),
             Table("5-shot", (Column("5-shot %", "fewshot.test_accuracy"),), groups=("5-shot",))),
     paper=("Khrulkov et al. report (MiniImageNet, ResNet-18/Conv-4, c = 0.01) Poincaré above Euclidean ProtoNet, "
