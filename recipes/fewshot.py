@@ -21,6 +21,12 @@ Usage:
     python -m recipes.fewshot --backend jax --distribute data_parallel --devices 2 --way 4   # 64 images, 60 labels
     python -m recipes.fewshot --help
 
+Model selection without a validation split (fashion_mnist): `--val-classes N` holds the last N training classes out
+(classes 3-4 of 0-4 for N = 2; deterministic) and selects the epoch on validation episodes of min(--way, N) classes.
+`--augment reference` applies the reference's training transform (resized crop, colour jitter 0.4, h-flip;
+`reference_augmentation`) to the training episodes only. LR schedules: `--lr-step N` (the reference's StepLR) or
+the shared `--lr-schedule` flags (`recipes.common.epoch_lr`).
+
 Reference settings (Khrulkov et al.'s few-shot code): conv4 with dim 1600, 15 queries, 100 train episodes per epoch,
 500 validation and 10,000 test episodes, Adam with a step schedule, train way 30 (1-shot) / 20 (5-shot)
 on MiniImageNet. The reference steps its scheduler at the start of each epoch (so its schedule runs one
@@ -37,6 +43,15 @@ DEFAULT_IMAGE_SIZE = {"fashion_mnist": 28, "omniglot": 28, "mini_imagenet": 84, 
                       "folder": 84}
 DEFAULT_DIM = {"conv4": 1600, "resnet12": 512}
 IMAGENET_MEAN_STD = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
+#: `--augment` values: none, or the reference's training transform (`reference_augmentation`).
+AUGMENTS = ("none", "reference")
+#: torchvision RandomResizedCrop defaults (the reference's): area share and aspect-ratio range of the crop.
+CROP_SCALE = (0.08, 1.0)
+CROP_RATIO = (3.0 / 4.0, 4.0 / 3.0)
+#: torchvision ColorJitter(brightness=0.4, contrast=0.4, saturation=0.4): factors uniform in [1 - 0.4, 1 + 0.4].
+JITTER = 0.4
+#: ITU-R 601-2 luma weights of torchvision's rgb_to_grayscale (contrast mean, saturation blend).
+LUMA = (0.299, 0.587, 0.114)
 
 
 def build_parser():
@@ -45,7 +60,7 @@ def build_parser():
         description="Episodic few-shot training and evaluation of Prototypical Networks in any geometry.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         parents=[common.base_parser(epochs=20, verbose=2, out_help="output folder (default runs/fewshot/<run name>)"),
-                 common.resume_parser(), common.distribute_parser()],
+                 common.resume_parser(), common.distribute_parser(), common.lr_schedule_parser(gamma=0.5)],
     )
     p.add_argument("--dataset", default="fashion_mnist",
                    choices=("fashion_mnist", "mini_imagenet", "omniglot", "caltech_birds2011", "folder"))
@@ -70,8 +85,17 @@ def build_parser():
     p.add_argument("--episodes-per-epoch", type=int, default=100)
     p.add_argument("--val-episodes", type=int, default=500)
     p.add_argument("--test-episodes", type=int, default=600)
-    p.add_argument("--lr-step", type=int, default=None, help="multiply the lr by --lr-gamma every N epochs")
-    p.add_argument("--lr-gamma", type=float, default=0.5)
+    p.add_argument("--lr-step", type=int, default=None,
+                   help="multiply the lr by --lr-gamma every N epochs (the reference's StepLR; shorthand of "
+                        "--lr-schedule step --lr-steps N 2N ...)")
+    p.add_argument("--augment", default="none", choices=AUGMENTS,
+                   help="training episodes only (support and queries): reference = the reference's RandomResizedCrop "
+                        "(scale 0.08-1, ratio 3/4-4/3), colour jitter 0.4 (brightness, contrast, saturation; grey "
+                        "images: brightness and contrast only, as torchvision) and horizontal flip")
+    p.add_argument("--val-classes", type=int, default=None, metavar="N",
+                   help="for datasets without a validation split (fashion_mnist): hold the last N training classes "
+                        "out as validation classes; the epoch is selected on validation episodes of min(--way, N) "
+                        "classes")
     return p
 
 
@@ -94,6 +118,16 @@ def check_args(args):
         raise ValueError(f"--lr must be > 0; got {args.lr}.")
     if args.lr_step is not None and args.lr_step < 1:
         raise ValueError(f"--lr-step must be >= 1; got {args.lr_step}.")
+    if args.lr_step is not None:
+        if args.lr_schedule != "constant":
+            raise ValueError(f"--lr-step {args.lr_step} is the shorthand of --lr-schedule step; do not combine it with "
+                             f"--lr-schedule {args.lr_schedule}.")
+        args.lr_steps = list(range(args.lr_step, args.epochs, args.lr_step)) or None
+        args.lr_schedule = "step" if args.lr_steps else "constant"
+    common.lr_schedule_options(args)  # the schedule flags fit together
+    if args.val_classes is not None and args.val_classes < 2:
+        raise ValueError(f"--val-classes must be >= 2 (validation episodes of at least 2 classes); got "
+                         f"{args.val_classes}.")
     if args.dataset in ("mini_imagenet", "folder") and not args.data_dir:
         raise ValueError(f"--data-dir is required for --dataset {args.dataset}.")
 
@@ -196,11 +230,12 @@ def _run(args, dist):
     os.makedirs(out, exist_ok=True)
 
     splits = load_splits(args)
-    train_split, val_split, test_split = splits["train"], splits.get("val"), splits["test"]
+    train_split, val_split, test_split = carve_splits(args, splits, train_way)
     sample = train_split.image_shape
     model = build_model(args, sample, normalisation(args.dataset, sample[-1]))
     episodes = _episode_factory(args, model)
-    train_ds = episodes(train_split, train_way, args.episodes_per_epoch, args.seed)
+    train_ds = episodes(train_split, train_way, args.episodes_per_epoch, args.seed,
+                        augment=training_augmentation(args, train_split))
     model.compile(optimizer=keras.optimizers.Adam(args.lr))  # the ProtoNet's loss and metric
     timer = common.epoch_timer()
     progress = common.RunProgress(out, resume=args.resume)  # latest epoch checkpointed; --resume continues
@@ -209,7 +244,8 @@ def _run(args, dist):
 
     print(f"[fewshot] {run_name}: train {train_split.num_classes} classes / {len(train_split)} images, "
           f"test {test_split.num_classes} classes / {len(test_split)} images"
-          + (f", val {val_split.num_classes} classes" if val_split is not None else ", no validation split")
+          + (f", val {val_split.num_classes} classes{' (carved from train)' if args.val_classes else ''}"
+             if val_split is not None else ", no validation split")
           + f"; {model.count_params():,} parameters")
     partial = {"run": run_name, "dataset": args.dataset, "geometry": args.geometry, "epochs": args.epochs,
                "distribute": dist.summary()}
@@ -244,11 +280,143 @@ def _run(args, dist):
 def _episode_factory(args, model):
     """episodes(split, way, n, seed, resample=True): the model's raw-pixel episodes with the run's shot and query."""
 
-    def episodes(split, way, n, seed, resample=True):
+    def episodes(split, way, n, seed, resample=True, augment=None):
         return model.episodes(split, way=way, episodes=n, seed=seed, resample=resample, shot=args.shot,
-                              query=args.query)
+                              query=args.query, augment=augment)
 
     return episodes
+
+
+def carve_splits(args, splits, train_way):
+    """(train, val or None, test) splits; with --val-classes N the last N training classes become the validation
+    split (`carve_validation_classes`), for datasets that have none."""
+    train_split, val_split, test_split = splits["train"], splits.get("val"), splits["test"]
+    if args.val_classes is None:
+        return train_split, val_split, test_split
+    if val_split is not None:
+        raise ValueError(f"--val-classes {args.val_classes}: --dataset {args.dataset} has its own validation split "
+                         f"({val_split.num_classes} classes); drop --val-classes.")
+    left = train_split.num_classes - args.val_classes
+    if left < max(train_way, 2):
+        raise ValueError(f"--val-classes {args.val_classes} leaves {left} of the {train_split.num_classes} training "
+                         f"classes, fewer than the {train_way}-way training episodes (--train-way/--way) need.")
+    train_split, val_split = carve_validation_classes(train_split, args.val_classes)
+    return train_split, val_split, test_split
+
+
+def carve_validation_classes(split, n):
+    """(train, val) `zoo.data.FewShotSplit`s: the last `n` classes of `split` (in its label order) held out.
+
+    Deterministic (no seed): on Fashion-MNIST's offline split (train classes 0-4) `n = 1` holds out class 4
+    ("coat"), `n = 2` classes 3 and 4. Both keep the image size and channels; file-backed splits stay lazy.
+
+    Raises:
+        ValueError: `n` not in [1, num_classes - 1].
+    """
+    import numpy as np
+
+    import zoo.data
+
+    c = split.num_classes
+    if not isinstance(n, int) or not 1 <= n < c:
+        raise ValueError(f"carve_validation_classes: `n` must be an int in [1, {c - 1}] (the split has {c} classes); "
+                         f"got {n!r}.")
+    held = split.labels >= c - n
+    parts = []
+    for mask in (~held, held):
+        labels = split.labels[mask]
+        names = [split.class_names[k] for k in np.unique(labels)]
+        if split.lazy:
+            paths = [p for p, keep in zip(split.images, mask) if keep]
+            parts.append(zoo.data.FewShotSplit.from_files(paths, labels, names, image_size=split.image_size,
+                                                          channels=split.channels))
+        else:
+            parts.append(zoo.data.FewShotSplit.from_arrays(split.images[mask], labels, names))
+    return parts[0], parts[1]
+
+
+def validation_way(args, val_split):
+    """Classes per validation episode: min(--way, validation classes)."""
+    return min(args.way, val_split.num_classes)
+
+
+def training_augmentation(args, split):
+    """The augmentation of training episodes for --augment: None, or `reference_augmentation` for the split."""
+    if args.augment == "none":
+        return None
+    return reference_augmentation(split.channels, seed=args.seed)
+
+
+def reference_augmentation(channels, seed=0):
+    """The reference's few-shot training transform as callables on episode batches in 0..255 (`augment` of
+    `zoo.data.episodes` / `ProtoNet.episodes`), each image drawn independently:
+
+        RandomResizedCrop:  area share s ~ U(0.08, 1), aspect r: log r ~ U(log 3/4, log 4/3), crop (h, w) =
+                            (√(s/r), √(s·r)) of the image (clipped to it) at a uniform position, resized back
+                            bilinearly to the image size;
+        ColorJitter 0.4:    brightness x·b; contrast m + c·(x − m), m the mean luma of the image; saturation
+                            g + t·(x − g), g the luma image (RGB only); b, c, t ~ U(0.6, 1.4); clipped to 0..255;
+        RandomHorizontalFlip (p = 0.5, `keras.layers.RandomFlip`).
+
+    Args:
+        channels: 1 (grey: brightness and contrast only; torchvision's saturation leaves a one-channel image
+            unchanged) or 3.
+        seed: int seed of the draws.
+
+    Returns:
+        A list of callables for `augment`.
+
+    Reference:
+        Khrulkov et al. few-shot code (SimpleShot's MiniImageNet transform): RandomResizedCrop(84),
+        ColorJitter(brightness=0.4, contrast=0.4, saturation=0.4), RandomHorizontalFlip.
+
+    Departures from the reference code:
+        Keras 3.15 has no RandomResizedCrop and its RandomBrightness is additive (torchvision's is a factor), so the
+        crop and the jitter are `tf.image`/`tf.random` functions here; the flip is Keras'. torchvision retries a crop
+        that does not fit up to 10 times, then centre-crops; here the crop is clipped to the image. The jitter runs
+        in the fixed order brightness, contrast, saturation (torchvision draws a random order per image). The crop
+        keeps the image size (the reference crops to 84 from larger images; episodes here are already resized).
+    """
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    if channels not in (1, 3):
+        raise ValueError(f"reference_augmentation: `channels` must be 1 or 3; got {channels!r}.")
+    rng = tf.random.Generator.from_seed(int(seed))
+    luma = tf.constant(LUMA, tf.float32)
+
+    def grey(x):
+        return x if channels == 1 else tf.reduce_sum(x * luma, axis=-1, keepdims=True)
+
+    def resized_crop(x):
+        x = tf.cast(x, tf.float32)
+        b, h, w = tf.shape(x)[0], tf.shape(x)[1], tf.shape(x)[2]
+        aspect = tf.cast(w, tf.float32) / tf.cast(h, tf.float32)
+        area = rng.uniform([b], *CROP_SCALE)
+        ratio = tf.exp(rng.uniform([b], float(np.log(CROP_RATIO[0])), float(np.log(CROP_RATIO[1]))))
+        ch = tf.minimum(tf.sqrt(area * aspect / ratio), 1.0)  # crop height / image height
+        cw = tf.minimum(tf.sqrt(area * ratio / aspect), 1.0)
+        y0, x0 = rng.uniform([b]) * (1.0 - ch), rng.uniform([b]) * (1.0 - cw)
+        boxes = tf.stack([y0, x0, y0 + ch, x0 + cw], axis=1)
+        return tf.image.crop_and_resize(x, boxes, tf.range(b), tf.stack([h, w]), method="bilinear")
+
+    def jitter(x):
+        x = tf.cast(x, tf.float32)
+        b = tf.shape(x)[0]
+
+        def factor():
+            return rng.uniform([b, 1, 1, 1], 1.0 - JITTER, 1.0 + JITTER)
+
+        x = tf.clip_by_value(x * factor(), 0.0, 255.0)  # brightness: blend with black
+        m = tf.reduce_mean(grey(x), axis=[1, 2, 3], keepdims=True)
+        x = tf.clip_by_value(m + factor() * (x - m), 0.0, 255.0)  # contrast: blend with the mean luma
+        if channels == 3:
+            g = grey(x)
+            x = tf.clip_by_value(g + factor() * (x - g), 0.0, 255.0)  # saturation: blend with the luma image
+        return x
+
+    return [resized_crop, jitter, keras.layers.RandomFlip("horizontal", seed=int(seed))]
 
 
 def _callbacks(args, val_split, episodes, out):
@@ -259,11 +427,10 @@ def _callbacks(args, val_split, episodes, out):
 
     callbacks = []
     if val_split is not None and args.val_episodes > 0:
-        val_ds = episodes(val_split, args.way, args.val_episodes, args.seed + 1, resample=False)
+        val_ds = episodes(val_split, validation_way(args, val_split), args.val_episodes, args.seed + 1,
+                          resample=False)
         callbacks.append(zoo.callbacks.FewShotEvaluation(val_ds, restore_best=True, verbose=1 if args.verbose else 0))
-    if args.lr_step:
-        callbacks.append(keras.callbacks.LearningRateScheduler(
-            lambda epoch, lr: args.lr * args.lr_gamma ** (epoch // args.lr_step)))
+    callbacks += common.lr_schedule_callbacks(args)  # epoch e: lr·γ^⌊e/step⌋ with --lr-step
     callbacks.append(keras.callbacks.TensorBoard(os.path.join(out, "logs")))
     return callbacks
 
@@ -283,6 +450,9 @@ def _summary(args, run_name, train_way, result, hist, timer, model_path, curves)
         "median_epoch_seconds": float(np.median(timer.times)) if timer.times else None,
         "model_path": model_path,
         "curves_path": curves,
+        "augment": args.augment,
+        "val_classes": args.val_classes,
+        "lr_schedule": common.lr_schedule_summary(args),
     }
 
 

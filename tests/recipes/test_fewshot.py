@@ -112,3 +112,74 @@ def test_mini_imagenet_split_naming_missing_images_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="test.csv"):
         fewshot.main(["--dataset", "mini_imagenet", "--data-dir", str(data), "--image-size", "20",
                       "--epochs", "1", "--out", str(tmp_path / "run"), "--verbose", "0"])
+
+
+# -- issue #16: training augmentation and validation classes carved from the training classes ----------------------
+
+
+def _grey_split(classes=5, per_class=6, size=16):
+    import zoo.data
+
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, size=(classes * per_class, size, size)).astype(np.uint8)
+    y = np.repeat(np.arange(classes) + 5, per_class)  # labels 5.. (renumbered 0.. by the split)
+    return zoo.data.FewShotSplit.from_arrays(x, y, zoo.data.FASHION_MNIST_CLASSES)
+
+
+def test_validation_classes_are_the_last_training_classes_and_disjoint():
+    split = _grey_split()
+    train, val = fewshot.carve_validation_classes(split, 2)
+    assert (train.num_classes, val.num_classes) == (3, 2) and len(train) + len(val) == len(split)
+    assert set(train.class_names).isdisjoint(val.class_names)
+    assert list(val.class_names) == list(split.class_names[3:])
+    assert list(train.class_names) == list(split.class_names[:3])
+    np.testing.assert_array_equal(val.images, split.images[split.labels >= 3])  # the images of those classes
+    for bad in (0, 5, 2.0):
+        with pytest.raises(ValueError, match="`n`"):
+            fewshot.carve_validation_classes(split, bad)
+    args = fewshot.build_parser().parse_args(["--val-classes", "2", "--way", "5", "--train-way", "3"])
+    tr, va, te = fewshot.carve_splits(args, {"train": split, "test": split}, 3)
+    assert va.num_classes == 2 and fewshot.validation_way(args, va) == 2  # min(--way, N)
+    with pytest.raises(ValueError, match="--val-classes 2 leaves 3"):
+        fewshot.carve_splits(args, {"train": split, "test": split}, 4)
+    with pytest.raises(ValueError, match="own validation split"):
+        fewshot.carve_splits(args, {"train": split, "val": split, "test": split}, 3)
+    with pytest.raises(ValueError, match="--val-classes"):
+        fewshot.main(["--val-classes", "1"])
+    with pytest.raises(ValueError, match="--lr-step"):
+        fewshot.main(["--lr-step", "2", "--lr-schedule", "cosine"])
+    stepped = fewshot.build_parser().parse_args(["--lr-step", "2", "--epochs", "5"])
+    fewshot.check_args(stepped)  # the reference's StepLR: lr·0.5^⌊e/2⌋
+    assert (stepped.lr_schedule, stepped.lr_steps, stepped.lr_gamma) == ("step", [2, 4], 0.5)
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_reference_augmentation_changes_training_episodes_only(tmp_path, channels):
+    """--augment reference: training episodes differ from the plain ones (same images, same plan) and stay pixel
+    values; the validation episodes of the run are the plain ones. Per-op checks: the jitter of a constant image is a
+    brightness factor in [0.6, 1.4] (grey) and a crop of a constant image is the same constant."""
+    import zoo.data
+
+    split = _grey_split()
+    if channels == 3:
+        split = zoo.data.FewShotSplit.from_arrays(np.repeat(split.images, 3, axis=-1), split.labels + 5,
+                                                  zoo.data.FASHION_MNIST_CLASSES)
+    args = fewshot.build_parser().parse_args(["--augment", "reference", "--val-classes", "2", "--shot", "1",
+                                              "--query", "2", "--dim", "8", "--val-episodes", "2",
+                                              "--out", str(tmp_path)])
+    fewshot.check_args(args)
+    train, val, _ = fewshot.carve_splits(args, {"train": split, "test": split}, 3)
+    model = fewshot.build_model(args, train.image_shape)
+    episodes = fewshot._episode_factory(args, model)
+    plain = np.asarray(next(iter(episodes(train, 3, 1, 0)))[0])
+    augmented = np.asarray(next(iter(episodes(train, 3, 1, 0, augment=fewshot.training_augmentation(args, train))))[0])
+    assert plain.shape == augmented.shape == (9, 16, 16, channels)
+    assert not np.allclose(plain, augmented) and augmented.min() >= 0 and augmented.max() <= 255
+    evaluation = fewshot._callbacks(args, val, episodes, str(tmp_path))[0]
+    np.testing.assert_array_equal(np.asarray(next(iter(evaluation.val_episodes))[0]),
+                                  np.asarray(next(iter(episodes(val, 2, 2, args.seed + 1, resample=False)))[0]))
+    crop, jitter, flip = fewshot.reference_augmentation(channels, seed=3)
+    const = np.full((4, 16, 16, channels), 100.0, "float32")
+    np.testing.assert_allclose(np.asarray(crop(const)), const, atol=1e-3)
+    factors = np.asarray(jitter(const))[:, 0, 0, 0] / 100.0
+    assert np.all((factors >= 0.6 - 1e-6) & (factors <= 1.4 + 1e-6)) and np.ptp(factors) > 0
