@@ -24,7 +24,10 @@ training accuracy is measured against y_a, as the reference logs it); DL2PA's lo
 --lr-steps 160 180 --epochs 200`.
 
 Writes `model.keras` (the tested model), TensorBoard logs and `metrics.json` (per-epoch history, validation
-accuracy per epoch, the selected epoch, the test accuracy of the restored model, per-epoch wall time).
+accuracy per epoch, the selected epoch, the test accuracy of the restored model, the papers' test measures
+(`test_ece`, DL2PA's 15-bin ECE; for DistArc `test_accuracy_nearest_proxy`, `test_accuracy_accuracy1`,
+`test_accuracy_angular`; from
+`recipes._measures`), per-epoch wall time).
 
 Usage:
     python -m recipes.classification                      # LeNet, dim 64, softmax head, 5 epochs
@@ -190,7 +193,10 @@ def _train(args, dist):
     try:
         selection = _restore_best(model, full_history, val, best_path, eval_batch)
         test = model.evaluate(xte, yte, batch_size=eval_batch, verbose=0, return_dict=True)
+        measures = _test_measures(model, xte, yte, eval_batch)
         long_tail = _long_tail_report(args, model, xte, yte, eval_batch)
+        if long_tail is not None:
+            long_tail["ece"] = measures["test_ece"]  # DL2PA's long-tail tables report it next to head/medium/tail
         model_path = os.path.join(out, "model.keras")
         model.save(model_path)
         plot_path = _plot_2d(args, model, xte, yte, out, eval_batch)
@@ -201,6 +207,7 @@ def _train(args, dist):
     summary = _summary(args, run_name, data, sizes, test, full_history, timer, model, model_path, plot_path,
                        long_tail, selection)
     summary["distribute"] = dist.summary()
+    summary.update(measures)
     common.write_summary(out, summary)
     progress.finish()
     chosen = "" if val is None else (f" (epoch {selection['selected_epoch']} of {args.epochs}, validation accuracy "
@@ -276,6 +283,17 @@ def _restore_best(model, history, val, best_path, eval_batch=EVAL_BATCH):
     restored = model.evaluate(val[0], val[1], batch_size=eval_batch, verbose=0, return_dict=True)["accuracy"]
     return {"val_accuracy": accuracies, "selected_epoch": best + 1, "best_val_accuracy": accuracies[best],
             "restored_val_accuracy": float(restored)}
+
+
+def _test_measures(model, xte, yte, eval_batch=EVAL_BATCH):
+    """The papers' measures of the restored model on the test set (`recipes._measures.classification_measures`:
+    ECE, DistArc's prediction accuracies), keys prefixed `test_` (`test_ece`, `test_accuracy_nearest_proxy`, ...)."""
+    from recipes._measures import classification_measures
+
+    measures = {f"test_{k}": v for k, v in classification_measures(model, xte, yte, batch_size=eval_batch).items()}
+    print(f"[classification] test ECE {measures['test_ece']:.4f} ({measures['test_ece_bins']} bins, softmax of "
+          f"{measures['test_ece_logits']})")
+    return measures
 
 
 def _long_tail_report(args, model, xte, yte, eval_batch=EVAL_BATCH):

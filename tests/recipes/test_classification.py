@@ -104,12 +104,16 @@ def test_mixup_changes_the_training_batches_and_trains_prototypes_end_to_end(tmp
         "--dataset", "digits", "--head", "prototypes", "--prototypes", "etf", "--embedding-dim", "16",
         "--head-opt", "feature_bn=True", "--head-opt", "form='long_tail'", "--mixup", "1.0",
         "--lr-schedule", "warmup_step", "--warmup-epochs", "2", "--lr-steps", "1", "--optimizer", "sgd", "--lr", "0.05",
-        "--epochs", "2", "--train-limit", "200", "--test-limit", "100", "--batch-size", "50",
+        "--epochs", "2", "--train-limit", "200", "--test-limit", "100", "--batch-size", "50", "--imbalance", "0.2",
         "--out", str(tmp_path / "mix"), "--verbose", "0"])
     assert summary["mixup"] == 1.0 and summary["head_options"]["feature_bn"] is True
     assert summary["history"]["learning_rate"] == pytest.approx([0.05 * 1 / 2, 0.05 * 2 / 2 * 0.1])
     assert summary["lr_schedule"]["schedule"] == "warmup_step"
     assert 0.0 <= summary["test_accuracy"] <= 1.0 and np.isfinite(summary["final_train_loss"])
+    # recipes._measures after the test evaluation: DL2PA's ECE in metrics.json and in the long-tail report
+    assert 0.0 <= summary["test_ece"] <= 1.0 and summary["test_ece_bins"] == 15
+    assert summary["long_tail"]["ece"] == summary["test_ece"]
+    assert json.loads((tmp_path / "mix" / "metrics.json").read_text())["test_ece"] == summary["test_ece"]
     model = keras.saving.load_model(tmp_path / "mix" / "model.keras")
     assert model.head.feature_bn
     with pytest.raises(ValueError, match="--mixup.*--head softmax"):
