@@ -454,8 +454,9 @@ def lr_schedule_parser(gamma=0.1):
     g = p.add_argument_group("learning-rate schedule (epoch-based, as the papers)")
     g.add_argument("--lr-schedule", default="constant", choices=LR_SCHEDULES,
                    help="constant: --lr throughout; step: x--lr-gamma at each of --lr-steps; warmup_step: linear "
-                        "warm-up over --warmup-epochs, then the steps (DL2PA long-tail: --lr 0.1 --warmup-epochs 5 "
-                        "--lr-steps 160 180; BoT re-ID: --warmup-epochs 10 --warmup-start 0.01 --lr-steps 40 70); "
+                        "warm-up over --warmup-epochs, then the steps if any (DL2PA long-tail: --lr 0.1 "
+                        "--warmup-epochs 5 --lr-steps 160 180; BoT re-ID: --warmup-epochs 10 --warmup-start 0.01 "
+                        "--lr-steps 40 70); "
                         "cosine: (optional warm-up, then) half a cosine from --lr to 0 over the remaining --epochs")
     g.add_argument("--lr-steps", type=positive_int, nargs="+", default=None, metavar="E",
                    help="epochs (counted from 0: E = after E finished epochs) from which the lr is multiplied by "
@@ -526,8 +527,8 @@ def check_lr_schedule(schedule, steps, warmup_epochs, warmup_start, epochs, gamm
     if steps and schedule not in ("step", "warmup_step"):
         raise ValueError(f"{where}: --lr-steps {list(steps)} needs --lr-schedule step or warmup_step (got "
                          f"{schedule}).")
-    if schedule in ("step", "warmup_step") and not steps:
-        raise ValueError(f"{where}: --lr-schedule {schedule} needs --lr-steps E [E ...].")
+    if schedule == "step" and not steps:
+        raise ValueError(f"{where}: --lr-schedule step needs --lr-steps E [E ...].")
     if warmup_epochs and schedule not in ("warmup_step", "cosine"):
         raise ValueError(f"{where}: --warmup-epochs {warmup_epochs} needs --lr-schedule warmup_step or cosine (got "
                          f"{schedule}).")

@@ -33,6 +33,8 @@ def test_epoch_lr_equals_the_reference_formulas():
         want = 3.5e-4 * (0.01 + 0.99 * e / 10) if e < 10 else 3.5e-4 * 0.1 ** ((e >= 40) + (e >= 70))
         got = common.epoch_lr(e, 3.5e-4, "warmup_step", steps=(40, 70), warmup_epochs=10, warmup_start=0.01)
         assert got == pytest.approx(want)
+    # warm-up then constant (warmup_step without steps)
+    assert [common.epoch_lr(e, 1.0, "warmup_step", warmup_epochs=2) for e in range(4)] == [0.5, 1.0, 1.0, 1.0]
     # cosine after a 2-epoch warm-up from 0.01, 10 epochs; constant
     for e in range(10):
         want = 0.01 + 0.99 * e / 2 if e < 2 else 0.5 * (1 + math.cos(math.pi * (e - 2) / 8))
