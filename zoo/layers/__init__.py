@@ -6,7 +6,7 @@ hold them load with `keras.saving.load_model`.
 Poincaré ball (curvature -c, radius 1/sqrt(c); one ball per model, see `zoo.layers.HyperbolicMLR`):
     ToPoincare, FromPoincare, HyperbolicLinear, HyperbolicMLR, PoincareClassifier, PoincareDistance
 Hypersphere and Euclidean heads:
-    CosineHead, CenterHead, DistArcHead, PrototypeHead, EmbeddingSpace
+    CosineHead, CenterHead, DistArcHead, PrototypeHead, EmbeddingSpace, MaxoutDense (and its pure function `maxout`)
 Few-shot:
     PrototypicalHead (and its pure function `prototypical_logits`), DropBlock
 Input:
@@ -22,6 +22,7 @@ from zoo.layers.from_poincare import FromPoincare
 from zoo.layers.hyperbolic_linear import HyperbolicLinear
 from zoo.layers.hyperbolic_mlr import HyperbolicMLR
 from zoo.layers.image_preprocessor import ImagePreprocessor
+from zoo.layers.maxout_dense import MaxoutDense, maxout
 from zoo.layers.poincare_classifier import PoincareClassifier
 from zoo.layers.poincare_distance import PoincareDistance
 from zoo.layers.prototype_head import PrototypeHead
@@ -38,10 +39,12 @@ __all__ = [
     "HyperbolicLinear",
     "HyperbolicMLR",
     "ImagePreprocessor",
+    "MaxoutDense",
     "PoincareClassifier",
     "PoincareDistance",
     "PrototypeHead",
     "PrototypicalHead",
     "ToPoincare",
+    "maxout",
     "prototypical_logits",
 ]

@@ -11,6 +11,8 @@
   reference and a memory-light sparse version); `zoo.metrics.query_expansion`: α-query expansion.
 - `zoo.metrics.long_tail`: `long_tail_accuracy` (head / medium / tail).
 - `zoo.metrics.calibration`: `expected_calibration_error` (DL2PA's 15-bin ECE, reliability-diagram bins).
+- `zoo.metrics.verification`: `equal_error_rate` (EER of a confidence score vs correctness), the exponential-triplet
+  'range' classifier (`range_votes`, `range_scores`, `range_accuracy`).
 - `zoo.metrics.distarc`: `distarc_predictions` (DistArc's nearest radial proxy, the code's Accuracy1, angular),
   `distarc_geometry`.
 
@@ -34,8 +36,10 @@ from zoo.metrics.re_ranking import re_ranking
 from zoo.metrics.reid import AP_VARIANTS, evaluate_rank
 from zoo.metrics.retrieval import class_centroids, nearest_centroid_accuracy, recall_at_k, retrieval_metrics
 from zoo.metrics.uncertainty import auroc, distance_to_origin, fpr_at_tpr, ood_auroc, ood_report
+from zoo.metrics.verification import equal_error_rate, range_accuracy, range_scores, range_votes
 
 __all__ = [
+    "equal_error_rate", "range_votes", "range_scores", "range_accuracy",
     "expected_calibration_error", "distarc_predictions", "distarc_geometry",
     "confidence_interval", "evaluate_episodes",
     "delta_hyperbolicity", "gromov_delta", "pairwise_distances", "suggest_curvature", "DISK_DELTA_REL",
