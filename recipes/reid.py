@@ -122,10 +122,11 @@ def arm_settings(args):
 def lr_schedule(lr, warmup, steps):
     """BoT's epoch schedule: linear warm-up from 0.01·lr over `warmup` epochs, then ×0.1 at each of `steps`."""
 
-    def rate(epoch):
-        if warmup and epoch < warmup:
-            return lr * (0.01 + 0.99 * epoch / warmup)
-        return lr * 0.1 ** sum(epoch >= s for s in steps)
+    schedule = "warmup_step" if warmup else ("step" if steps else "constant")
+
+    def rate(epoch):  # the shared epoch schedule of the recipes, with BoT's warm-up start 0.01
+        return common.epoch_lr(epoch, lr, schedule, steps=tuple(steps), gamma=0.1, warmup_epochs=warmup,
+                               warmup_start=0.01 if warmup else None)
 
     return rate
 
