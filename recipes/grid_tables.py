@@ -7,6 +7,8 @@ A metric a row does not have (e.g. OOD AUROC of a Euclidean model) is "—"; a r
 
 With `--write FILE` the tables replace the text between `<!-- grid:NAME -->` and `<!-- /grid:NAME -->` in FILE
 (the markers stay; the file is rewritten atomically), so a results page keeps its prose around generated tables.
+A block `<!-- grid:NAME:2,3 -->` ... `<!-- /grid:NAME:2,3 -->` gets only tables 2 and 3 (1-based) under a short
+caption (README); every block of the grid in the file is rewritten.
 
 Usage:
     python -m recipes.grid_tables hyperbolic                              # print, from runs/grids/hyperbolic.jsonl
@@ -53,8 +55,9 @@ def cell(values, column, expected_seeds):
     return text
 
 
-def markdown(grid, records, jsonl_name=None):
-    """The markdown of every table of `grid` from its JSONL `records` (dicts)."""
+def markdown(grid, records, jsonl_name=None, tables=None):
+    """The markdown of the tables of `grid` (all, or the 1-based indices in `tables` under a short caption) from
+    its JSONL `records` (dicts)."""
     by_row = {}
     for record in records:
         if record.get("status") == "complete" and record.get("grid", grid.name) == grid.name:
@@ -65,14 +68,20 @@ def markdown(grid, records, jsonl_name=None):
                       for r in rs})
     minutes = sum(r.get("wall_seconds", 0) for rs in by_row.values() for r in rs) / 60
     source = jsonl_name or f"runs/grids/{grid.name}.jsonl"
-    out = [f"**{grid.title}.** Budget: {grid.budget}. Cells: mean ± sample std over seeds "
-           f"{', '.join(map(str, seeds)) or '(none yet)'} ({', '.join(backends) or '-'}; commit "
-           f"{', '.join(commits) or '-'}; {minutes:.0f} min of runs in all). Reproduce: "
-           f"`python -m recipes.grid {grid.name} && python -m recipes.grid_tables {grid.name}` (rows: `{source}`; "
-           f"each row's commands are in it).", ""]
-    if grid.paper:
-        out += [f"*The paper:* {grid.paper}", ""]
-    for table in grid.tables:
+    command = f"`python -m recipes.grid {grid.name} && python -m recipes.grid_tables {grid.name}`"
+    if tables:
+        out = [f"Mean ± std over seeds {', '.join(map(str, seeds)) or '(none yet)'}; budget and paper numbers in the "
+               f"full tables; {command}.", ""]
+        chosen = [grid.tables[i - 1] for i in tables]
+    else:
+        out = [f"**{grid.title}.** Budget: {grid.budget}. Cells: mean ± sample std over seeds "
+               f"{', '.join(map(str, seeds)) or '(none yet)'} ({', '.join(backends) or '-'}; commit "
+               f"{', '.join(commits) or '-'}; {minutes:.0f} min of runs in all). Reproduce: {command} (rows: "
+               f"`{source}`; each row's commands are in it).", ""]
+        if grid.paper:
+            out += [f"*The paper:* {grid.paper}", ""]
+        chosen = grid.tables
+    for table in chosen:
         out += [f"*{table.title}*", ""]
         out.append("| row | " + " | ".join(c.header for c in table.columns) + " |")
         out.append("|---|" + "---|" * len(table.columns))
@@ -90,11 +99,19 @@ def markdown(grid, records, jsonl_name=None):
 
 
 def replace_block(text, name, block):
-    """`text` with the part between `<!-- grid:name -->` and `<!-- /grid:name -->` replaced by `block`."""
-    pattern = re.compile(rf"(<!-- grid:{re.escape(name)} -->\n).*?(<!-- /grid:{re.escape(name)} -->)", re.S)
+    """`text` with the part between `<!-- grid:name -->` and `<!-- /grid:name -->` replaced by `block` (a string,
+    or a function of the block's table list, None for the full block)."""
+    pattern = re.compile(rf"(<!-- grid:{re.escape(name)}(?::([0-9,]+))? -->\n).*?(<!-- /grid:{re.escape(name)}"
+                         rf"(?::\2)? -->)", re.S)
     if not pattern.search(text):
         raise ValueError(f"--write: no '<!-- grid:{name} -->' ... '<!-- /grid:{name} -->' block in the file")
-    return pattern.sub(lambda m: m.group(1) + block.rstrip("\n") + "\n" + m.group(2), text, count=1)
+
+    def fill(m):
+        tables = [int(i) for i in m.group(2).split(",")] if m.group(2) else None
+        body = block(tables) if callable(block) else block
+        return m.group(1) + body.rstrip("\n") + "\n" + m.group(3)
+
+    return pattern.sub(fill, text)
 
 
 def main(argv=None):
@@ -108,8 +125,10 @@ def main(argv=None):
     records = [r for r in _grid.read_rows(jsonl) if args.backend is None or r.get("backend") == args.backend]
     text = markdown(grid, records, jsonl_name=os.path.relpath(jsonl, common.ROOT) if os.path.isabs(jsonl) else jsonl)
     if args.write:
+        name = os.path.relpath(jsonl, common.ROOT) if os.path.isabs(jsonl) else jsonl
         with open(args.write, encoding="utf-8") as f:
-            common.write_text(args.write, replace_block(f.read(), grid.name, text))
+            common.write_text(args.write, replace_block(
+                f.read(), grid.name, lambda tables: markdown(grid, records, jsonl_name=name, tables=tables)))
         print(f"[grid_tables] wrote the {grid.name} tables into {args.write}")
     else:
         print(text)

@@ -86,6 +86,12 @@ def test_cells_tables_and_block_replacement():
     page = "intro\n<!-- grid:tiny -->\nold\n<!-- /grid:tiny -->\nend\n"
     new = grid_tables.replace_block(page, "tiny", "new")
     assert new == "intro\n<!-- grid:tiny -->\nnew\n<!-- /grid:tiny -->\nend\n"
+    two = "<!-- grid:tiny:1 -->\nold\n<!-- /grid:tiny:1 -->\n<!-- grid:tiny -->\nold\n<!-- /grid:tiny -->\n"
+    new = grid_tables.replace_block(two, "tiny", lambda tables: f"tables {tables}")
+    assert new == ("<!-- grid:tiny:1 -->\ntables [1]\n<!-- /grid:tiny:1 -->\n"
+                   "<!-- grid:tiny -->\ntables None\n<!-- /grid:tiny -->\n")
+    short = grid_tables.markdown(TINY_GRID, records, tables=[1])
+    assert "| softmax | 60.00 ± 10.00 |" in short and "Budget" not in short
     with pytest.raises(ValueError, match="grid:other"):
         grid_tables.replace_block(page, "other", "x")
 
