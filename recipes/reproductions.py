@@ -49,9 +49,7 @@ def _slug(text):
 # -- HyperSpaceX / DistArc ------------------------------------------------------------------------------------
 _MARGIN_HEADS = [("softmax (CE)", "softmax", ()), ("ArcFace", "arcface", ()), ("CosFace", "cosface", ()),
                  ("SphereFace", "sphereface", ()), ("SphereFace2", "sphereface2", ()),
-                 ("softmax + centre", "center", ()), ("DistArc (cos θ + cos φ + δ)", "distarc", ()),
-                 ("DistArc, released-code form (CE + λδ_y, s = 2)", "distarc",
-                  ("form='code'", "scale=2.0", "use_cos_phi=False"))]
+                 ("softmax + centre", "center", ()), ("DistArc (cos θ + cos φ + δ)", "distarc", ())]
 _DISTARC_ABLATION = [("cos θ", ("lam=0", "use_cos_phi=False")), ("cos θ + cos φ", ("lam=0",)),
                      ("cos θ + δ", ("use_cos_phi=False",))]
 
@@ -59,8 +57,7 @@ _DISTARC_ABLATION = [("cos θ", ("lam=0", "use_cos_phi=False")), ("cos θ + cos 
 # The poster's other ablations (values unreadable there): the radial gap between the spheres and their number.
 _DISTARC_RADII = [("radial gap 5 (radii 10..55)", ("radial_gap=5.0",)),
                   ("radial gap 20 (radii 10..190)", ("radial_gap=20.0",)),
-                  ("5 spheres, 2 classes each (radii 10..50)", ("num_spheres=5",)),
-                  ("1 sphere, 10 classes (radius 10)", ("num_spheres=1",))]
+                  ("5 spheres, 2 classes each (radii 10..50)", ("num_spheres=5",))]
 
 
 def _hyperspherical_rows():
