@@ -72,14 +72,6 @@ def find_poincare_head(model):
                      f"layers: {[layer.name for layer in model.layers]}")
 
 
-def _softmax_max(logits):
-    import numpy as np
-
-    z = logits - logits.max(axis=1, keepdims=True)
-    p = np.exp(z)
-    return (p / p.sum(axis=1, keepdims=True)).max(axis=1)
-
-
 def run(args):
     """Train or load, score, write metrics.json + PNGs; returns the summary dict.
 
@@ -167,7 +159,7 @@ def _score(args, model, x_in, x_out, yte, eval_batch=EVAL_BATCH):
     import keras
     import numpy as np
 
-    from zoo.metrics import distance_to_origin, ood_report
+    from zoo.metrics import distance_to_origin, max_softmax_probability, ood_report
 
     c = float(keras.ops.convert_to_numpy(find_poincare_head(model).curvature))
     ball_in = model.embed(x_in, batch_size=eval_batch)
@@ -176,12 +168,14 @@ def _score(args, model, x_in, x_out, yte, eval_batch=EVAL_BATCH):
     logits_out = keras.ops.convert_to_numpy(model.predict(x_out, batch_size=eval_batch, verbose=0))
     d_in, d_out = distance_to_origin(ball_in, c), distance_to_origin(ball_out, c)
     report = {"distance_to_origin": ood_report(d_in, d_out),
-              "max_softmax_probability": ood_report(_softmax_max(logits_in), _softmax_max(logits_out))}
+              "max_softmax_probability": ood_report(max_softmax_probability(logits_in),
+                                                    max_softmax_probability(logits_out))}
     if args.baseline_model:
         base = keras.saving.load_model(args.baseline_model, compile=False)
         bl_in = keras.ops.convert_to_numpy(base.predict(x_in, batch_size=eval_batch, verbose=0))
         bl_out = keras.ops.convert_to_numpy(base.predict(x_out, batch_size=eval_batch, verbose=0))
-        report["baseline_max_softmax_probability"] = ood_report(_softmax_max(bl_in), _softmax_max(bl_out))
+        report["baseline_max_softmax_probability"] = ood_report(max_softmax_probability(bl_in),
+                                                                max_softmax_probability(bl_out))
         report["baseline_model"] = args.baseline_model
         report["baseline_test_accuracy"] = float(np.mean(np.argmax(bl_in, axis=1) == yte))
     return {"c": c, "ball_in": ball_in, "ball_out": ball_out, "d_in": d_in, "d_out": d_out, "report": report,

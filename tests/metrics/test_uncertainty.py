@@ -8,7 +8,14 @@ import pytest
 
 from tests.helpers import to_numpy
 from zoo.geometry import poincare as P
-from zoo.metrics.uncertainty import auroc, distance_to_origin, fpr_at_tpr, ood_auroc, ood_report
+from zoo.metrics.uncertainty import (
+    auroc,
+    distance_to_origin,
+    fpr_at_tpr,
+    max_softmax_probability,
+    ood_auroc,
+    ood_report,
+)
 
 
 @pytest.mark.parametrize("c", [1e-3, 0.05, 1.0])
@@ -67,3 +74,16 @@ def test_bad_input():
         auroc([1.0, np.inf], [0.0])
     with pytest.raises(ValueError, match="empty"):
         ood_auroc([], [1.0])
+
+
+def test_max_softmax_probability_against_a_float64_loop():
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(6, 4)) * 30.0
+    z[0] = [1000.0, -1000.0, 0.0, 999.0]  # no overflow: the shift by the row max
+    ref = [max(math.exp(v - max(row)) for v in row) / sum(math.exp(v - max(row)) for v in row) for row in z]
+    np.testing.assert_allclose(max_softmax_probability(z), ref, rtol=1e-12)
+    np.testing.assert_allclose(max_softmax_probability(np.zeros((2, 5))), 0.2)  # uniform: 1/K
+    with pytest.raises(ValueError, match="logits"):
+        max_softmax_probability(np.array([1.0, 2.0]))
+    with pytest.raises(ValueError, match="logits"):
+        max_softmax_probability(np.array([[np.nan, 1.0]]))

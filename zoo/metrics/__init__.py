@@ -5,7 +5,8 @@
 - `zoo.metrics.fewshot`: `confidence_interval` (mean ± 95% CI), `evaluate_episodes`.
 - `zoo.metrics.hyperbolicity`: `delta_hyperbolicity` (δ, δ_rel), `gromov_delta`, `pairwise_distances`,
   `suggest_curvature`, `DISK_DELTA_REL`.
-- `zoo.metrics.uncertainty`: `distance_to_origin` OOD scores, `auroc`, `ood_auroc`, `fpr_at_tpr`, `ood_report`.
+- `zoo.metrics.uncertainty`: `distance_to_origin` OOD scores, `max_softmax_probability`, `auroc`, `ood_auroc`,
+  `fpr_at_tpr`, `ood_report`.
 - `zoo.metrics.reid`: `evaluate_rank` (the re-ID protocol: CMC, mAP in the non-interpolated and Market variants,
   mINP, same-pid-same-camera removal, query-chunked); `zoo.metrics.re_ranking`: k-reciprocal re-ranking (dense
   reference and a memory-light sparse version); `zoo.metrics.query_expansion`: α-query expansion.
@@ -35,7 +36,14 @@ from zoo.metrics.query_expansion import query_expansion
 from zoo.metrics.re_ranking import re_ranking
 from zoo.metrics.reid import AP_VARIANTS, evaluate_rank
 from zoo.metrics.retrieval import class_centroids, nearest_centroid_accuracy, recall_at_k, retrieval_metrics
-from zoo.metrics.uncertainty import auroc, distance_to_origin, fpr_at_tpr, ood_auroc, ood_report
+from zoo.metrics.uncertainty import (
+    auroc,
+    distance_to_origin,
+    fpr_at_tpr,
+    max_softmax_probability,
+    ood_auroc,
+    ood_report,
+)
 from zoo.metrics.verification import equal_error_rate, range_accuracy, range_scores, range_votes
 
 __all__ = [
@@ -46,5 +54,5 @@ __all__ = [
     "long_tail_accuracy",
     "evaluate_rank", "AP_VARIANTS", "re_ranking", "query_expansion",
     "retrieval_metrics", "recall_at_k", "class_centroids", "nearest_centroid_accuracy",
-    "distance_to_origin", "auroc", "ood_auroc", "fpr_at_tpr", "ood_report",
+    "distance_to_origin", "max_softmax_probability", "auroc", "ood_auroc", "fpr_at_tpr", "ood_report",
 ]

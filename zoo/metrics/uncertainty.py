@@ -23,7 +23,7 @@ from zoo.geometry.curvature import check_c
 from zoo.geometry.numerics import ATANH_EPS
 from zoo.metrics._ball import check_in_ball
 
-__all__ = ["distance_to_origin", "auroc", "ood_auroc", "fpr_at_tpr", "ood_report"]
+__all__ = ["distance_to_origin", "max_softmax_probability", "auroc", "ood_auroc", "fpr_at_tpr", "ood_report"]
 
 def distance_to_origin(points: Any, c: float = 1.0) -> np.ndarray:
     """d_c(0, x) = (2/sqrt c) artanh(sqrt(c)||x||) for each row of `points` (float64 numpy).
@@ -50,6 +50,31 @@ def distance_to_origin(points: Any, c: float = 1.0) -> np.ndarray:
     check_in_ball(x, c, "points")
     r = np.sqrt(c) * np.linalg.norm(x, axis=1)
     return 2.0 / math.sqrt(c) * np.arctanh(np.clip(r, 0.0, 1.0 - ATANH_EPS))
+
+
+def max_softmax_probability(logits: Any) -> np.ndarray:
+    """max_k softmax(z)_k per row of `logits` [N, K] (float64 numpy): the maximum-softmax-probability confidence,
+    the usual OOD baseline (Hendrycks & Gimpel, ICLR 2017; small = out of distribution).
+
+    Computed stably as 1 / Σ_k exp(z_k − max z).
+
+    Args:
+        logits: [N, K] class scores (any finite values; e.g. `model.predict(x)` of a classifier head).
+
+    Returns:
+        float64 [N] in (1/K, 1].
+
+    Raises:
+        ValueError: if `logits` is not a finite 2-d array with K >= 1.
+
+    Example:
+        >>> zoo.metrics.ood_report(zoo.metrics.max_softmax_probability(model.predict(x_in)),
+        ...                        zoo.metrics.max_softmax_probability(model.predict(x_out)))["auroc"]
+    """
+    z = np.asarray(logits, dtype=np.float64)
+    if z.ndim != 2 or z.shape[1] < 1 or not np.all(np.isfinite(z)):
+        raise ValueError(f"max_softmax_probability: `logits` must be a finite [N, K] array; got shape {z.shape}.")
+    return 1.0 / np.exp(z - z.max(axis=1, keepdims=True)).sum(axis=1)
 
 
 def _scores(a, name):
