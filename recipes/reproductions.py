@@ -54,18 +54,10 @@ _DISTARC_ABLATION = [("cos θ", ("lam=0", "use_cos_phi=False")), ("cos θ + cos 
                      ("cos θ + δ", ("use_cos_phi=False",))]
 
 
-# The poster's other ablations (values unreadable there): the radial gap between the spheres and their number.
-_DISTARC_RADII = [("radial gap 5 (radii 10..55)", ("radial_gap=5.0",)),
-                  ("radial gap 20 (radii 10..190)", ("radial_gap=20.0",)),
-                  ("5 spheres, 2 classes each (radii 10..50)", ("num_spheres=5",))]
-
-
 def _hyperspherical_rows():
     rows = []
     for label, options in _DISTARC_ABLATION:  # the "all components" row is the DistArc row of the comparison at d=2
         rows.append(Row(f"ablation-{_slug(label)}", label, (_classification("distarc", 2, *options),), "ablation"))
-    for label, options in _DISTARC_RADII:
-        rows.append(Row(f"radii-{_slug(label)}", label, (_classification("distarc", 2, *options),), "radii"))
     for dim in (2, 128):
         for label, head, options in _MARGIN_HEADS:
             key = f"{head}{'-code' if options else ''}-d{dim}"
@@ -89,8 +81,6 @@ HYPERSPHERICAL = Grid(
         Table("DistArc ablation at d = 2 (the poster's component rows; the last row is the full loss)",
               (_ACCURACY,) + _DISTARC_PREDICTIONS,
               rows=tuple(f"ablation-{_slug(label)}" for label, _ in _DISTARC_ABLATION) + ("distarc-d2",)),
-        Table("DistArc at d = 2: the radial gap and the number of spheres (default: gap 10, one class per sphere, "
-              "radii 10..100, the row above)", (_ACCURACY,) + _DISTARC_PREDICTIONS, groups=("radii",)),
         Table("Heads at d = 2", (_ACCURACY, _ECE, _EPOCH) + _DISTARC_PREDICTIONS[:1], groups=("d = 2",)),
         Table("Heads at d = 128", (_ACCURACY, _ECE, _EPOCH) + _DISTARC_PREDICTIONS[:1], groups=("d = 128",)),
     ),
@@ -107,9 +97,6 @@ _TRIPLET_ROWS = [("L_std", "std", 0, 0), ("L_std + L_class", "std", 0, 1), ("L_s
                  ("L_std + L_center + L_class", "std", 1, 1), ("L_exp", "exp", 0, 0), ("L_exp + L_class", "exp", 0, 1),
                  ("L_exp + L_center", "exp", 1, 0), ("L_exp + L_center + L_class", "exp", 1, 1)]
 _TRIPLET_ROWS = [row + ((),) for row in _TRIPLET_ROWS]
-# The reference's knobs on the full loss: its "hard" sample filter, and its Maxout embedding head (pool 16).
-_TRIPLET_KNOBS = [("L_exp + L_center + L_class, hard filter", "exp", 1, 1, ("--filter", "hard")),
-                  ("L_exp + L_center + L_class, Maxout head (16)", "exp", 1, 1, ("--maxout", "16"))]
 
 EXP_TRIPLET = Grid(
     name="exp_triplet",
@@ -120,7 +107,7 @@ EXP_TRIPLET = Grid(
             "test set; seeds 0, 1, 2; TensorFlow backend"),
     rows=tuple(Row(_slug(label), label, (("metric_learning", tuple(
         METRIC + ["--loss", loss, "--center-coef", str(center), "--class-coef", str(cls)] + list(extra))),))
-        for label, loss, center, cls, extra in _TRIPLET_ROWS + _TRIPLET_KNOBS),
+        for label, loss, center, cls, extra in _TRIPLET_ROWS),
     tables=(Table("The eight rows (test split; centroids from the training split unless marked)",
                   (Column("nearest centroid %", "metric_learning.centroid_acc"),
                    Column("nearest centroid, test centroids (the reference's protocol) %",
@@ -148,7 +135,7 @@ def _prototype_rows():
                 ("long-tail rho = 0.02, d = 64", "long_tail", 64, 0.02)]
     for group, form, dim, rho in settings:
         for label, head, options in _PROTOTYPE_METHODS:
-            if head == "prototypes-etf" and dim < 10:
+            if head == "prototypes-etf" and (dim < 10 or rho):  # ETF needs d >= C - 1; one ETF row (balanced)
                 continue
             extra = ["--imbalance", str(rho)] if rho else []
             if head == "prototypes-etf":
