@@ -74,6 +74,7 @@ class Grid:
     tables: tuple
     seeds: tuple = (0, 1, 2)
     paper: str = ""
+    brief: str = ""  # the budget in a few words, for short captions (README)
 
     def row(self, key):
         for row in self.rows:

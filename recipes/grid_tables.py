@@ -70,8 +70,9 @@ def markdown(grid, records, jsonl_name=None, tables=None):
     source = jsonl_name or f"runs/grids/{grid.name}.jsonl"
     command = f"`python -m recipes.grid {grid.name} && python -m recipes.grid_tables {grid.name}`"
     if tables:
-        out = [f"Mean ± std over seeds {', '.join(map(str, seeds)) or '(none yet)'}; budget and paper numbers in the "
-               f"full tables; {command}.", ""]
+        brief = f"{grid.brief}; " if grid.brief else ""
+        out = [f"{brief}mean ± std over seeds {', '.join(map(str, seeds)) or '(none yet)'}; the full budget and the "
+               f"paper's numbers are with the full tables; {command}.", ""]
         chosen = [grid.tables[i - 1] for i in tables]
     else:
         out = [f"**{grid.title}.** Budget: {grid.budget}. Cells: mean ± sample std over seeds "

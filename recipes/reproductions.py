@@ -77,6 +77,8 @@ HYPERSPHERICAL = Grid(
     title="HyperSpaceX (DistArc) and the hyperspherical margin heads on Fashion-MNIST",
     budget=_budget(6),
     rows=_hyperspherical_rows(),
+    brief="LeNet from scratch, 10,800 Fashion-MNIST training images, 6 epochs, epoch selected on 1,200 validation "
+          "images",
     tables=(
         Table("DistArc ablation at d = 2 (the poster's component rows; the last row is the full loss)",
               (_ACCURACY,) + _DISTARC_PREDICTIONS,
@@ -108,6 +110,8 @@ EXP_TRIPLET = Grid(
     rows=tuple(Row(_slug(label), label, (("metric_learning", tuple(
         METRIC + ["--loss", loss, "--center-coef", str(center), "--class-coef", str(cls)] + list(extra))),))
         for label, loss, center, cls, extra in _TRIPLET_ROWS),
+    brief="LeNet from scratch (d = 128), 10,800 Fashion-MNIST training images, 5 epochs of 10 × 3 PK batches, epoch "
+          "selected on validation recall@1",
     tables=(Table("The eight rows (test split; centroids from the training split unless marked)",
                   (Column("nearest centroid %", "metric_learning.centroid_acc"),
                    Column("nearest centroid, test centroids (the reference's protocol) %",
@@ -160,6 +164,8 @@ PROTOTYPES = Grid(
     budget=_budget(6) + ("; long-tail rows: the 12,000 images are first long-tailed with an exponential "
                                     "profile (rho = min/max class size), the validation share is held out of that"),
     rows=_prototype_rows(),
+    brief="LeNet from scratch, 10,800 Fashion-MNIST training images (long-tailed for the ρ rows), 6 epochs, epoch "
+          "selected on 1,200 validation images",
     tables=(Table("Balanced", (_ACCURACY, _ECE, _EPOCH), groups=("balanced, d = 5 < C", "balanced, d = 10 = C")),
             Table("Long-tailed (balanced test set; head/medium/tail = classes 0-2 / 3-6 / 7-9 of the profile)",
                   (_ACCURACY,) + _LONG_TAIL + (_ECE,),
@@ -195,6 +201,8 @@ HYPERBOLIC = Grid(
                                     "1,797 digits (upsampled to 28 x 28); AUROC of 'OOD = small distance to the origin'"
                                     " and of 'OOD = small max softmax probability' of the same model"),
     rows=_hyperbolic_rows(),
+    brief="LeNet from scratch, 10,800 Fashion-MNIST training images, 10 epochs, epoch selected on 1,200 validation "
+          "images",
     tables=tuple(Table(f"d = {dim}", (_ACCURACY,
                                       Column("OOD AUROC, distance to origin %",
                                              "hyperbolic_ood.ood.distance_to_origin.auroc"),
@@ -230,6 +238,8 @@ FEWSHOT = Grid(
             "validation episodes, 200 per epoch, select the epoch), test classes 5-9 (5-way, 15 queries, 600 test "
             "episodes with the selected model); 8 epochs of 100 episodes, Adam 1e-3; seeds 0, 1, 2; TensorFlow"),
     rows=_fewshot_rows(),
+    brief="Conv-4 from scratch, 8 × 100 episodes on classes 0-2, epoch selected on classes 3-4, 600 test episodes on "
+          "classes 5-9",
     tables=(Table("5-way test accuracy (mean over 600 episodes, then mean ± std over seeds)",
                   (Column("1-shot %", "fewshot.test_accuracy"),), groups=("1-shot",)),
             Table("5-shot", (Column("5-shot %", "fewshot.test_accuracy"),), groups=("5-shot",))),
