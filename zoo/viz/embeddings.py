@@ -22,7 +22,7 @@ def _subsample(n, max_points, seed):
     return np.sort(np.random.default_rng(seed).choice(n, size=max_points, replace=False))
 
 
-def project_2d(embeddings, method="pca", geometry=None, seed=0):
+def project_2d(embeddings, method="pca", geometry=None, seed=0, threads=None):
     """[N, 2] coordinates of [N, d] embeddings (numpy float64).
 
         pca:  the first two principal components (of log₀_c(x) for Poincaré points)
@@ -36,6 +36,9 @@ def project_2d(embeddings, method="pca", geometry=None, seed=0):
         geometry: None (Euclidean) or anything `zoo.geometry.get` takes ("sphere", "cosine", "poincare", a geometry
             object such as a task model's `model.geometry`).
         seed: t-SNE's random state.
+        threads: CPU threads t-SNE may use (None: scikit-learn's default, every core). On a machine busy with other
+            work 1 is much faster: oversubscribed OpenMP threads made a 600-point t-SNE 10x slower on a 2-core
+            machine running training jobs (77 s vs 7 s).
 
     Example:
         >>> xy = zoo.viz.embeddings.project_2d(model.embed(x_test), "tsne", model.geometry)
@@ -65,18 +68,26 @@ def project_2d(embeddings, method="pca", geometry=None, seed=0):
 
     if len(x) < 3:
         raise ValueError(f"project_2d: t-SNE needs at least 3 points; got {len(x)}.")
+    if threads is not None:
+        threads = check_int(threads, "threads", minimum=1, owner="project_2d")
     perplexity = float(min(30.0, max(1.0, (len(x) - 1) / 3)))
     if name == "euclidean":
-        return TSNE(2, init="pca", perplexity=perplexity, random_state=seed).fit_transform(x)
-    d = np.asarray(keras.ops.convert_to_numpy(geo.pairwise_distance(x.astype("float32"), x.astype("float32"))),
-                   "float64")
-    d = np.maximum((d + d.T) / 2, 0.0)
-    np.fill_diagonal(d, 0.0)
-    return TSNE(2, init="random", metric="precomputed", perplexity=perplexity, random_state=seed).fit_transform(d)
+        tsne, data = TSNE(2, init="pca", perplexity=perplexity, random_state=seed, n_jobs=threads), x
+    else:
+        d = np.asarray(keras.ops.convert_to_numpy(geo.pairwise_distance(x.astype("float32"), x.astype("float32"))),
+                       "float64")
+        d = np.maximum((d + d.T) / 2, 0.0)
+        np.fill_diagonal(d, 0.0)
+        tsne, data = TSNE(2, init="random", metric="precomputed", perplexity=perplexity, random_state=seed,
+                          n_jobs=threads), d
+    from threadpoolctl import threadpool_limits  # a scikit-learn dependency
+
+    with threadpool_limits(limits=threads):
+        return tsne.fit_transform(data)
 
 
 def plot_embeddings(embeddings, labels, method="pca", geometry=None, path=None, class_names=None, title=None,
-                    max_points=5000, seed=0, ax=None):
+                    max_points=5000, seed=0, ax=None, threads=None):
     """A 2-D picture of embeddings of any dimension, one colour per class (see `project_2d`).
 
     Args:
@@ -88,6 +99,7 @@ def plot_embeddings(embeddings, labels, method="pca", geometry=None, path=None, 
         title: axes title (default: the method and the dimension).
         max_points: a seeded subsample of at most this many points is drawn (and projected).
         seed: subsample and t-SNE seed.
+        threads: CPU threads of t-SNE (see `project_2d`; None: every core).
         ax: a matplotlib axes to draw on (default: a new figure; the user's backend is never switched).
 
     Returns:
@@ -105,7 +117,7 @@ def plot_embeddings(embeddings, labels, method="pca", geometry=None, path=None, 
     max_points = check_int(max_points, "max_points", minimum=2, owner="plot_embeddings")
     keep = _subsample(n, max_points, seed)
     dim = int(np.shape(embeddings)[1]) if np.ndim(embeddings) == 2 else None
-    xy = project_2d(np.asarray(embeddings)[keep], method, geometry, seed)
+    xy = project_2d(np.asarray(embeddings)[keep], method, geometry, seed, threads=threads)
     labels = labels[keep]
     fig, ax, owned = axes_for(ax, (5.2, 4.6), dpi=100)
     classes = np.unique(labels)
