@@ -137,3 +137,20 @@ def test_bad_seed_is_named():
         zoo.data.mixup(ds, seed=-1)
     with pytest.raises(ValueError, match="mixup: `seed` must be an integer"):
         zoo.data.mixup(ds, seed=0.5)
+
+
+def test_mixup_of_raw_pixels_stays_in_their_range():
+    """Mixing 255 with 255 must give 255, not 255 + float32 rounding (the task models assert raw pixels <= 255)."""
+    import tensorflow as tf
+
+    from zoo.data.mixup import mixup
+
+    x = np.full((64, 4, 4), 255, np.uint8)
+    x[::2] = 0
+    ds = tf.data.Dataset.from_tensor_slices((x, np.arange(64) % 4)).batch(64)
+    for seed in range(20):
+        mixed, _ = next(iter(mixup(ds, alpha=1.0, seed=seed)))
+        mixed = mixed.numpy()
+        assert mixed.min() >= 0.0 and mixed.max() <= 255.0
+        full = np.flatnonzero((x.reshape(64, -1) == 255).all(axis=1))
+        assert set(np.unique(mixed[full][mixed[full] > 254])) <= {255.0}

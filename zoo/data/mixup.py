@@ -92,7 +92,10 @@ def mixup(dataset, alpha=1.0, seed=0, label_input=False):
             lam = g1 / (g1 + g2)
         else:
             lam = tf.constant(1.0)
-        x_mixed = lam * x + (1.0 - lam) * tf.gather(x, perm)
+        x_b = tf.gather(x, perm)
+        # A convex combination lies between its two ends; float32 rounding can step past them (255 + 2e-5 for two
+        # 255 pixels), which breaks range checks such as the task models' 0..255 raw-pixel assertion.
+        x_mixed = tf.clip_by_value(lam * x + (1.0 - lam) * x_b, tf.minimum(x, x_b), tf.maximum(x, x_b))
         y_b = tf.gather(y, perm)
         packed = tf.stack([tf.cast(y, tf.float32), tf.cast(y_b, tf.float32), tf.fill([n], lam)], axis=1)
         if label_input:
