@@ -73,6 +73,8 @@ def markdown(grid, records, jsonl_name=None, tables=None):
         brief = f"{grid.brief}; " if grid.brief else ""
         out = [f"{brief}mean ± std over seeds {', '.join(map(str, seeds)) or '(none yet)'}; the full budget and the "
                f"paper's numbers are with the full tables; {command}.", ""]
+        if not all(1 <= i <= len(grid.tables) for i in tables):
+            raise ValueError(f"grid {grid.name!r} has tables 1..{len(grid.tables)}; a block asks for {tables}")
         chosen = [grid.tables[i - 1] for i in tables]
     else:
         out = [f"**{grid.title}.** Budget: {grid.budget}. Cells: mean ± sample std over seeds "
