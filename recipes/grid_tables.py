@@ -86,15 +86,17 @@ def markdown(grid, records, jsonl_name=None, tables=None):
         chosen = grid.tables
     for table in chosen:
         out += [f"*{table.title}*", ""]
-        out.append("| row | " + " | ".join(c.header for c in table.columns) + " |")
-        out.append("|---|" + "---|" * len(table.columns))
-        for row in table.select(grid):
+        rows = table.select(grid)
+        grouped = len({row.group for row in rows}) > 1  # several settings in one table: say which row is which
+        out.append(("| setting " if grouped else "") + "| row | " + " | ".join(c.header for c in table.columns) + " |")
+        out.append(("|---" if grouped else "") + "|---|" + "---|" * len(table.columns))
+        for row in rows:
             runs = by_row.get(row.key, [])
             if not runs:
                 cells = ["not run"] * len(table.columns)
             else:
                 cells = [cell([r["metrics"].get(c.key) for r in runs], c, len(grid.seeds)) for c in table.columns]
-            out.append(f"| {row.label} | " + " | ".join(cells) + " |")
+            out.append((f"| {row.group} " if grouped else "") + f"| {row.label} | " + " | ".join(cells) + " |")
         if table.note:
             out += ["", table.note]
         out.append("")
