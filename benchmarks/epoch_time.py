@@ -30,8 +30,11 @@ def main():
             load_before = os.getloadavg()[0]
             cmd = [sys.executable, "-m", "recipes.classification", "--backend", backend, "--epochs", str(args.epochs),
                    "--verbose", "0", "--out", out]
-            subprocess.run(cmd, cwd=ROOT, check=True, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            done = subprocess.run(cmd, cwd=ROOT, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            if done.returncode != 0:
+                sys.exit(f"epoch_time: the {backend} run failed (exit {done.returncode}): {' '.join(cmd)}\n"
+                         + done.stderr[-4000:])
             with open(os.path.join(out, "metrics.json")) as f:
                 m = json.load(f)
         rows.append({"backend": backend, "first_epoch_s": m["epoch_seconds"][0], "epoch_s": m["epoch_seconds"][-1],
