@@ -107,6 +107,17 @@ def test_options_reach_the_loss_and_layer():
     assert zoo.heads.get("center", 3, 2, base="cosface").layer.classifier.__class__ is zoo.layers.CosineHead
 
 
+def test_prototypes_head_takes_a_prototype_array():
+    """An array of prototypes (not a kind name): the head scores against exactly those rows, with reassignment."""
+    protos = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0]])
+    spec = zoo.heads.get("prototypes", 3, 2, prototypes=protos, verbose=0)
+    assert [type(cb).__name__ for cb in spec.callbacks] == ["PrototypeReassignment"]
+    assert spec.description.startswith("given prototypes (4)")
+    scores = to_numpy(spec.layer(np.array([[0.0, 2.0]], "float32"), labels=np.array([1], "int32"), training=True))
+    np.testing.assert_allclose(scores, [[0.0, 1.0, 0.0]], atol=1e-6)  # classes 0..2 -> prototypes 0..2
+    assert zoo.heads.get("prototypes", 3, 2, prototypes=protos, reassign=False, verbose=0).callbacks == []
+
+
 def test_register_adds_a_head_and_refuses_a_duplicate():
     @zoo.heads.register("_test_linear")
     def factory(num_classes, embedding_dim):

@@ -37,7 +37,8 @@ def _prototypes(num_classes, embedding_dim, prototypes="uniform", reassign=None,
 
     Options (`--head-opt key=value`, or the recipe's `--prototypes`):
         prototypes: "uniform" (Gaussian-potential set, cached on disk), "etf" (needs dim >= classes - 1),
-            "learned" (trainable prototypes, no reassignment), or a path to a `.npy` prototype file.
+            "learned" (trainable prototypes, no reassignment), a path to a `.npy` prototype file, or an array
+            [P, d] of prototypes (P >= num_classes).
         reassign: run `PrototypeReassignment` (default True, False for "learned"); False = fixed
             prototypes with the identity assignment (the "fixed prototypes" baseline).
         every_n_epochs / every_n_steps: reassignment schedule (default once per epoch).
@@ -48,14 +49,15 @@ def _prototypes(num_classes, embedding_dim, prototypes="uniform", reassign=None,
         feature_bn: a BatchNormalization on the embeddings before the normalisation (DL2PA's long-tail
             `BN_H`; default False, as its balanced runs), see `zoo.layers.PrototypeHead`.
     """
+    kind = prototypes if isinstance(prototypes, str) else None  # None: an array or a path-like object
     if reassign is None:
-        reassign = prototypes != "learned"
-    if reassign and prototypes == "learned":
+        reassign = kind != "learned"
+    if reassign and kind == "learned":
         raise ValueError("head 'prototypes': reassign=True makes no sense with prototypes='learned' (the prototypes "
                          "move with the loss); use reassign=False.")
     layer = PrototypeHead(num_classes, prototypes=prototypes, num_prototypes=num_prototypes, momentum=momentum,
                           seed=seed, steps=steps, feature_bn=feature_bn, name="prototype_head")
-    if prototypes == "etf":  # fail now, not at build, when the ETF cannot exist
+    if kind == "etf":  # fail now, not at build, when the ETF cannot exist
         etf(layer.num_prototypes, embedding_dim)
     callbacks = [PrototypeReassignment(every_n_epochs=every_n_epochs, every_n_steps=every_n_steps,
                                        verbose=verbose)] if reassign else []
@@ -66,7 +68,8 @@ def _prototypes(num_classes, embedding_dim, prototypes="uniform", reassign=None,
         metrics=[accuracy()],
         callbacks=callbacks,
         needs_labels=True,
-        description=(f"{prototypes} prototypes ({layer.num_prototypes}){' on BN(features)' if feature_bn else ''} + "
+        description=(f"{kind or 'given'} prototypes ({layer.num_prototypes})"
+                     f"{' on BN(features)' if feature_bn else ''} + "
                      f"{form} prototype regression, "
                      + (f"Hungarian reassignment {schedule}" if reassign else "fixed assignment")),
         plot=prototypes_hook,
