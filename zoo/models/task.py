@@ -35,11 +35,11 @@ class Task(keras.Model):
       `head_callbacks=False`), and `zoo.callbacks.StopOnInterrupt`: Ctrl-C stops training after the current
       batch on every backend, lets the callbacks finish, then raises `KeyboardInterrupt`;
     - `embed(images)`: the embeddings in the head's geometry;
-    - under JAX data parallelism (`zoo.distribute.data_parallel()`), `predict`, `embed` and `evaluate` pad each
-      batch to a multiple of the device count by repeating its last row and strip the padding again (evaluation:
-      padded rows get sample weight 0, so the loss is the real examples' sum over the padded count, and plain
-      `metrics`, which Keras does not weight, count the copies: see `zoo.distribute._padding`); a batch size that
-      the devices cannot split raises a ValueError.
+    - under data parallelism (`zoo.distribute.data_parallel()`: JAX's sharding or TensorFlow's MirroredStrategy),
+      `predict`, `embed` and `evaluate` pad each batch to a multiple of the device count by repeating its last
+      row and strip the padding again (evaluation: padded rows get sample weight 0, so the loss is the real
+      examples' sum over the padded count, and plain `metrics`, which Keras does not weight, count the copies:
+      see `zoo.distribute._padding`); a batch size that the devices cannot split raises a ValueError.
 
     Subclasses set `self.head` and implement `call`, `default_loss`, `default_metrics` and the properties
     below; `postprocess` maps `predict`'s raw outputs (default: unchanged).
@@ -173,7 +173,7 @@ class Task(keras.Model):
         where = f"{type(self).__name__}.evaluate"
         data, labels = self._feed(x, y, where)
         multiple = _state.pad_multiple()
-        if multiple > 1:  # JAX data parallelism: batches padded to the device count, padded rows weighted 0
+        if multiple > 1:  # data parallel: batches padded to the device count, padded rows weighted 0
             return _padding.evaluate(super().evaluate, data, labels, args, kwargs, multiple=multiple, where=where,
                                      allow=self._paddable())
         return super().evaluate(data, labels, *args, **kwargs)
@@ -183,7 +183,7 @@ class Task(keras.Model):
         where = f"{type(self).__name__}.predict"
         data = _inputs.predict_feed(x, where)
         multiple = _state.pad_multiple()
-        if multiple > 1:  # JAX data parallelism: batches padded to the device count, the padding stripped
+        if multiple > 1:  # data parallel: batches padded to the device count, the padding stripped
             outputs = _padding.predict(
                 lambda d, size: super(Task, self).predict(d, batch_size=size, verbose=verbose, steps=steps,
                                                           callbacks=callbacks),
@@ -209,7 +209,7 @@ class Task(keras.Model):
         data = _inputs.predict_feed(images, where)
         embedder = self._embedding_model()
         multiple = _state.pad_multiple()
-        if multiple > 1:  # JAX data parallelism: batches padded to the device count, the padding stripped
+        if multiple > 1:  # data parallel: batches padded to the device count, the padding stripped
             return _padding.predict(lambda d, size: embedder.predict(d, batch_size=size, verbose=verbose), data,
                                     multiple=multiple, batch_size=batch_size, where=where)
         return embedder.predict(data, batch_size=batch_size, verbose=verbose)
