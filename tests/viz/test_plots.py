@@ -80,6 +80,26 @@ def test_draws_on_the_given_ax_and_writes_nothing_without_a_path(name, tmp_path,
     assert os.listdir(tmp_path) == []
 
 
+@pytest.mark.parametrize("name", ["plot_disk", "plot_latent", "plot_poincare_head", "plot_prototypes",
+                                  "plot_embeddings"])
+def test_legend_false_leaves_the_class_legend_out(name):
+    pts, y = _points()
+    calls = {
+        "plot_disk": lambda ax, legend: zoo.viz.plot_disk(pts, y, ax=ax, legend=legend),
+        "plot_latent": lambda ax, legend: zoo.viz.plot_latent(pts, y, _cosine_head(), ax=ax, legend=legend),
+        "plot_poincare_head": lambda ax, legend: zoo.viz.plot_poincare_head(pts, y, _poincare_head(), ax=ax,
+                                                                            legend=legend),
+        "plot_prototypes": lambda ax, legend: zoo.viz.plot_prototypes(pts, y, _prototype_head(), ax=ax,
+                                                                      legend=legend),
+        "plot_embeddings": lambda ax, legend: zoo.viz.plot_embeddings(pts, y, ax=ax, legend=legend),
+    }
+    with_legend, without = Figure().subplots(1, 2)
+    calls[name](with_legend, True)
+    calls[name](without, False)
+    assert [t.get_text() for t in with_legend.get_legend().get_texts()][:3] == ["0", "1", "2"]
+    assert without.get_legend() is None and without.has_data()
+
+
 def test_ax_from_pyplot_and_saving_the_users_figure(tmp_path):
     pts, y = _points()
     fig, ax = plt.subplots()

@@ -87,7 +87,7 @@ def project_2d(embeddings, method="pca", geometry=None, seed=0, threads=None):
 
 
 def plot_embeddings(embeddings, labels, method="pca", geometry=None, path=None, class_names=None, title=None,
-                    max_points=5000, seed=0, ax=None, threads=None):
+                    max_points=5000, seed=0, ax=None, threads=None, legend=True):
     """A 2-D picture of embeddings of any dimension, one colour per class (see `project_2d`).
 
     Args:
@@ -101,6 +101,7 @@ def plot_embeddings(embeddings, labels, method="pca", geometry=None, path=None, 
         seed: subsample and t-SNE seed.
         threads: CPU threads of t-SNE (see `project_2d`; None: every core).
         ax: a matplotlib axes to draw on (default: a new figure; the user's backend is never switched).
+        legend: draw the class legend (default True; it is left out above 20 classes either way).
 
     Returns:
         the matplotlib figure.
@@ -130,6 +131,6 @@ def plot_embeddings(embeddings, labels, method="pca", geometry=None, path=None, 
                            "2-d embeddings"))
     ax.set_xticks([])
     ax.set_yticks([])
-    if len(classes) <= 20:
+    if legend and len(classes) <= 20:
         ax.legend(markerscale=2.5, fontsize=7, loc="best", frameon=False)
     return finish(fig, owned, path, dpi=100)

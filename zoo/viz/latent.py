@@ -68,7 +68,7 @@ def _draw_head(ax, layer, colors, reach):
 
 
 def plot_latent(embeddings, labels, layer, path=None, max_points=5000, title=None, class_names=None, seed=0,
-                ax=None):
+                ax=None, legend=True):
     """Draw 2-D embeddings with the head's proxies / directions / centres and sphere radii (PNG if `path`).
 
     Args:
@@ -81,6 +81,7 @@ def plot_latent(embeddings, labels, layer, path=None, max_points=5000, title=Non
         class_names: optional names for the legend.
         seed: seed of the subset.
         ax: optional matplotlib axes to draw on (default: a new 7 x 7 inch figure).
+        legend: draw the class legend (default True; False for small panels or many classes).
 
     Returns:
         The matplotlib figure drawn on.
@@ -116,5 +117,6 @@ def plot_latent(embeddings, labels, layer, path=None, max_points=5000, title=Non
     ax.axhline(0, color="0.85", lw=0.5, zorder=0)
     ax.axvline(0, color="0.85", lw=0.5, zorder=0)
     ax.set_title(title or f"{type(layer).__name__}: 2-D embeddings, proxies and radii")
-    ax.legend(loc="upper right", markerscale=4, fontsize=7, ncol=2, framealpha=0.8)
+    if legend:
+        ax.legend(loc="upper right", markerscale=4, fontsize=7, ncol=2, framealpha=0.8)
     return finish(fig, owned, path, dpi=110)

@@ -33,7 +33,7 @@ def _class_colors(n):
 
 
 def plot_disk(points, labels, c=1.0, path=None, class_names=None, region_fn=None, title=None,
-              max_points=10000, seed=0, ax=None):
+              max_points=10000, seed=0, ax=None, legend=True):
     """Scatter 2-D Poincaré-ball points coloured by class, with the boundary circle of radius 1/sqrt(c).
 
     Args:
@@ -48,6 +48,7 @@ def plot_disk(points, labels, c=1.0, path=None, class_names=None, region_fn=None
         max_points: plot at most this many points (a seeded random subset).
         seed: seed of that subset.
         ax: optional matplotlib axes to draw on (default: a new 6.4 x 6.4 inch figure at 120 dpi).
+        legend: draw the class legend (default True; False for small panels or many classes).
 
     Returns:
         The matplotlib figure drawn on.
@@ -96,7 +97,8 @@ def plot_disk(points, labels, c=1.0, path=None, class_names=None, region_fn=None
     ax.set_yticks([])
     for side in ax.spines.values():
         side.set_visible(False)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), markerscale=4, fontsize=8, frameon=False)
+    if legend:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), markerscale=4, fontsize=8, frameon=False)
     ax.set_title(title or f"Poincaré disk, c = {c:g} (radius {radius:.3g})", fontsize=9)
     return finish(fig, owned, path)
 
@@ -154,7 +156,7 @@ def plot_poincare_head(embeddings, labels, layer, path=None, ax=None, **kwargs):
             composite with `embed`, `mlr` and `curvature`).
         path: optional PNG file to write (folders are created).
         ax: optional matplotlib axes to draw on.
-        **kwargs: passed to `plot_disk` (class_names, title, max_points, seed).
+        **kwargs: passed to `plot_disk` (class_names, title, max_points, seed, legend).
 
     Returns:
         The matplotlib figure drawn on.

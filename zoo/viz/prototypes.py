@@ -21,7 +21,7 @@ PROTOTYPE_RADIUS = 1.15
 JITTER = 0.04
 
 
-def plot_prototypes(embeddings, labels, layer, path=None, max_points=5000, seed=0, ax=None):
+def plot_prototypes(embeddings, labels, layer, path=None, max_points=5000, seed=0, ax=None, legend=True):
     """Draw 2-D embeddings projected on the unit circle and each class's assigned prototype.
 
     The embeddings are drawn as x / ‖x‖ (times 1 + 0.04·ε, ε ~ N(0, 1), so that their density shows), in
@@ -36,6 +36,7 @@ def plot_prototypes(embeddings, labels, layer, path=None, max_points=5000, seed=
         max_points: draw at most this many embeddings (a seeded random subset).
         seed: seed of the subset and of the jitter.
         ax: optional matplotlib axes to draw on (default: a new 7 x 7 inch figure).
+        legend: draw the class legend (default True; False for small panels or many classes).
 
     Returns:
         The matplotlib figure drawn on.
@@ -70,5 +71,6 @@ def plot_prototypes(embeddings, labels, layer, path=None, max_points=5000, seed=
     ax.set_ylim(-1.4, 1.4)
     ax.set_aspect("equal")
     ax.set_title(f"PrototypeHead ({layer.kind}): normalised embeddings and assigned prototypes")
-    ax.legend(loc="upper right", markerscale=4, fontsize=7, ncol=2, framealpha=0.8)
+    if legend:
+        ax.legend(loc="upper right", markerscale=4, fontsize=7, ncol=2, framealpha=0.8)
     return finish(fig, owned, path, dpi=110)
